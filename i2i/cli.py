@@ -1,0 +1,32 @@
+"""The ``i2i`` command line: thin wrappers that parse arguments and call the library."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from i2i import __version__
+
+app = typer.Typer(
+    name="i2i",
+    help="Image-to-image translation: train pix2pix / CycleGAN, export to ONNX, translate folders.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"i2i {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Image-to-image translation toolkit."""
