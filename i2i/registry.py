@@ -58,10 +58,7 @@ class Registry(Generic[T]):
 
     def describe(self) -> dict[str, str]:
         """Name -> first line of the builder's docstring."""
-        return {
-            name: (self._builders[name].__doc__ or "").strip().splitlines()[0] if self._builders[name].__doc__ else ""
-            for name in self.names()
-        }
+        return {name: (self._builders[name].__doc__ or "").strip().split("\n")[0] for name in self.names()}
 
     def __contains__(self, name: object) -> bool:
         return name in self._builders
