@@ -1,0 +1,31 @@
+"""Networks in pure PyTorch: generators, discriminators, norms, init; nothing else from i2i but the registry.
+
+``create_generator(name, **kwargs)`` and ``create_discriminator(name, **kwargs)`` build the networks
+registered in :data:`GENERATORS` and :data:`DISCRIMINATORS`.
+"""
+
+from __future__ import annotations
+
+from i2i.nn import discriminators, generators
+from i2i.nn.discriminators import MultiscaleDiscriminator, PatchGANDiscriminator, PixelDiscriminator
+from i2i.nn.generators import ResnetGenerator, UnetGenerator
+from i2i.nn.init import init_weights
+from i2i.nn.norms import NORMS, get_norm
+from i2i.nn.registries import DISCRIMINATORS, GENERATORS, create_discriminator, create_generator
+
+__all__ = [
+    "DISCRIMINATORS",
+    "GENERATORS",
+    "NORMS",
+    "MultiscaleDiscriminator",
+    "PatchGANDiscriminator",
+    "PixelDiscriminator",
+    "ResnetGenerator",
+    "UnetGenerator",
+    "create_discriminator",
+    "create_generator",
+    "discriminators",
+    "generators",
+    "get_norm",
+    "init_weights",
+]

@@ -1,0 +1,147 @@
+"""Building blocks shared by the generators and discriminators."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.utils.parametrizations import spectral_norm
+
+from i2i.nn.norms import NormFactory, conv_bias
+
+PADDINGS: tuple[str, ...] = ("reflect", "replicate", "zero")
+
+
+def padded_conv3x3(channels: int, padding: str, bias: bool) -> list[nn.Module]:
+    """A 3x3, stride-1 convolution that keeps the size, padded by ``padding``.
+
+    Args:
+        channels: Input and output channels.
+        padding: ``"reflect"``, ``"replicate"`` or ``"zero"`` (the convolution pads with zeros itself).
+        bias: Whether the convolution has a bias.
+
+    Raises:
+        ValueError: for an unknown ``padding``.
+    """
+    if padding == "reflect":
+        return [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, padding=0, bias=bias)]
+    if padding == "replicate":
+        return [nn.ReplicationPad2d(1), nn.Conv2d(channels, channels, 3, padding=0, bias=bias)]
+    if padding == "zero":
+        return [nn.Conv2d(channels, channels, 3, padding=1, bias=bias)]
+    raise ValueError(f"unknown padding {padding!r} (known: {', '.join(PADDINGS)})")
+
+
+class ResnetBlock(nn.Module):
+    """Residual block ``x + norm(conv(relu(norm(conv(x)))))`` with optional dropout in between.
+
+    Args:
+        channels: Input and output channels.
+        norm: Norm factory (see :func:`i2i.nn.norms.get_norm`).
+        padding: ``"reflect"``, ``"replicate"`` or ``"zero"``.
+        dropout: Dropout probability after the first convolution (0 disables).
+
+    Shape:
+        - Input: :math:`(B, C, H, W)`.
+        - Output: :math:`(B, C, H, W)`.
+
+    Example:
+        >>> from i2i.nn.norms import instance_norm
+        >>> ResnetBlock(4, norm=instance_norm)(torch.zeros(1, 4, 8, 8)).shape
+        torch.Size([1, 4, 8, 8])
+    """
+
+    def __init__(
+        self, channels: int, *, norm: NormFactory, padding: str = "reflect", dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        bias = conv_bias(norm)
+        layers: list[nn.Module] = [*padded_conv3x3(channels, padding, bias), norm(channels), nn.ReLU(True)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        layers += [*padded_conv3x3(channels, padding, bias), norm(channels)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv_block(x)
+
+
+class UnetSkipBlock(nn.Module):
+    """One level of a U-Net: downsample, run the inner levels, upsample, concatenate the skip.
+
+    The levels nest: the block of level ``k`` holds the block of level ``k + 1`` as ``submodule``, so the
+    parameters come in the same order as in the reference implementation (down, inner levels, up).
+
+    Args:
+        outer_channels: Channels this level returns (before the skip concatenation).
+        inner_channels: Channels after this level's downsampling convolution.
+        in_channels: Channels coming in (default ``outer_channels``; the image channels at the outermost level).
+        submodule: The next-inner level; ``None`` for the innermost level.
+        outermost: The top level: no skip concatenation, ends with tanh.
+        norm: Norm factory (see :func:`i2i.nn.norms.get_norm`).
+        dropout: Dropout probability after this level's upsampling (0 disables).
+
+    Shape:
+        - Input: :math:`(B, C_{in}, H, W)` with ``H`` and ``W`` even.
+        - Output: :math:`(B, C_{in} + C_{outer}, H, W)`, or :math:`(B, C_{outer}, H, W)` in [-1, 1]
+          at the outermost level.
+
+    Example:
+        >>> from i2i.nn.norms import batch_norm
+        >>> inner = UnetSkipBlock(8, 8, norm=batch_norm)
+        >>> UnetSkipBlock(3, 8, in_channels=1, submodule=inner, outermost=True, norm=batch_norm)(
+        ...     torch.zeros(2, 1, 8, 8)).shape
+        torch.Size([2, 3, 8, 8])
+    """
+
+    def __init__(
+        self,
+        outer_channels: int,
+        inner_channels: int,
+        *,
+        in_channels: int | None = None,
+        submodule: nn.Module | None = None,
+        outermost: bool = False,
+        norm: NormFactory,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.outermost = outermost
+        innermost = submodule is None
+        bias = conv_bias(norm)
+        in_channels = outer_channels if in_channels is None else in_channels
+        down_conv = nn.Conv2d(in_channels, inner_channels, kernel_size=4, stride=2, padding=1, bias=bias)
+        up_in = inner_channels if innermost else inner_channels * 2  # the inner level concatenated its skip
+        if outermost:
+            up_conv = nn.ConvTranspose2d(up_in, outer_channels, kernel_size=4, stride=2, padding=1)
+            self.down = nn.Sequential(down_conv)
+            up: list[nn.Module] = [nn.ReLU(True), up_conv, nn.Tanh()]
+        else:
+            up_conv = nn.ConvTranspose2d(up_in, outer_channels, kernel_size=4, stride=2, padding=1, bias=bias)
+            down: list[nn.Module] = [nn.LeakyReLU(0.2, True), down_conv]
+            if not innermost:
+                down.append(norm(inner_channels))
+            self.down = nn.Sequential(*down)
+            up = [nn.ReLU(True), up_conv, norm(outer_channels)]
+            if dropout > 0:
+                up.append(nn.Dropout(dropout))
+        self.submodule = submodule if submodule is not None else nn.Identity()
+        self.up = nn.Sequential(*up)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.up(self.submodule(self.down(x)))
+        return y if self.outermost else torch.cat([x, y], dim=1)
+
+
+def apply_spectral_norm(module: nn.Module) -> None:
+    """Put spectral normalisation on the weight of every convolution in ``module`` (in place).
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+        >>> apply_spectral_norm(net)
+        >>> hasattr(net[0], "parametrizations")
+        True
+    """
+    convs = [m for m in module.modules() if isinstance(m, _ConvNd)]
+    for conv in convs:
+        spectral_norm(conv)
