@@ -30,3 +30,16 @@ def main(
     ] = False,
 ) -> None:
     """Image-to-image translation toolkit."""
+
+
+@app.command()
+def models() -> None:
+    """List the registered generators, discriminators and GAN objectives, one line each."""
+    from i2i.losses import GAN_MODES
+    from i2i.nn import DISCRIMINATORS, GENERATORS
+
+    registries = {"generators": GENERATORS, "discriminators": DISCRIMINATORS, "GAN objectives": GAN_MODES}
+    for title, registry in registries.items():
+        typer.echo(f"{title}:")
+        for name, summary in registry.describe().items():
+            typer.echo(f"  {name:<16} {summary}")
