@@ -28,7 +28,7 @@ def init_weights(module: nn.Module, init: str = "normal", gain: float = 0.02) ->
         >>> conv = nn.Conv2d(4, 4, 3)
         >>> init_weights(conv, "normal", 0.02)
         >>> bool((conv.bias == 0).all()), conv.weight.detach().std().item() < 0.05
-        (0.0, True)
+        (True, True)
     """
     if init not in INITS:
         raise ValueError(f"unknown init {init!r} (known: {', '.join(INITS)})")
