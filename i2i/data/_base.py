@@ -1,0 +1,83 @@
+"""Shared pieces of the datasets: per-item seeds, the epoch, the transform arguments."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Literal
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from i2i.data.transforms import PairedTransform, Preprocess
+
+__all__ = ["Direction", "I2IDataset", "item_seed"]
+
+Direction = Literal["a2b", "b2a"]
+
+_STREAM_AUGMENT = 0
+_STREAM_PARTNER = 1
+
+
+def item_seed(*keys: int | str) -> int:
+    """A 32-bit seed that depends only on ``keys`` (stable across processes; strings hashed with CRC32)."""
+    words = [zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in keys]
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
+
+
+class I2IDataset(Dataset[dict[str, object]]):
+    """Base of every i2i dataset: holds the transform, the seed and the epoch.
+
+    Randomness (crop, flip, the unaligned partner image) is a pure function of ``(seed, epoch, index)``,
+    so results do not depend on worker count or order. Call :meth:`set_epoch` at the start of every
+    epoch (as with ``DistributedSampler``) to draw new crops and partners; without it every epoch sees
+    the draws of epoch 0.
+    """
+
+    def __init__(
+        self,
+        *,
+        train: bool,
+        direction: Direction,
+        load_size: int,
+        crop_size: int,
+        preprocess: Preprocess,
+        flip: bool,
+        in_channels: int,
+        out_channels: int,
+        seed: int,
+        size_multiple: int = 4,
+    ) -> None:
+        if direction not in ("a2b", "b2a"):
+            raise ValueError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if value not in (1, 3, 4):
+                raise ValueError(f"{name} must be 1, 3 or 4, got {value!r}")
+        self.train = train
+        self.direction: Direction = direction
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.seed = seed
+        self.epoch = 0
+        self.transform = PairedTransform(
+            preprocess=preprocess,
+            load_size=load_size,
+            crop_size=crop_size,
+            flip=flip,
+            train=train,
+            size_multiple=size_multiple,
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random draws of ``epoch`` (crops, flips, unaligned partners)."""
+        self.epoch = int(epoch)
+
+    def augment_seed(self, index: int) -> int:
+        """Seed of item ``index``'s crop / flip in the current epoch (fixed in eval mode)."""
+        return item_seed(self.seed, self.epoch if self.train else 0, index, _STREAM_AUGMENT)
+
+    def partner_rng(self, index: int) -> np.random.Generator:
+        """Generator for item ``index``'s partner choice (unaligned data) in the current epoch."""
+        return np.random.default_rng(item_seed(self.seed, self.epoch, index, _STREAM_PARTNER))
+
+    def __len__(self) -> int:
+        raise NotImplementedError

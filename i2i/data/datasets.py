@@ -1,0 +1,362 @@
+"""Datasets on disk, in the layouts of the published pix2pix / CycleGAN data, and :func:`build_dataset`.
+
+Every item is a dict ``{"a": (C_a, H, W), "b": (C_b, H, W), "a_path": str, "b_path": str}`` with float
+tensors in [-1, 1]; ``"a"`` is the generator's input (``in_channels``), ``"b"`` its target
+(``out_channels``). ``direction="b2a"`` swaps the roles of the two sides before anything else.
+
+Layouts (``ROOT`` is the dataset folder, ``SPLIT`` e.g. ``train`` / ``test``):
+
+* aligned: ``ROOT/SPLIT/*.jpg``, each file A | B side by side (pix2pix's facades, maps, edges2shoes...).
+* paired: ``ROOT/SPLIT/A`` and ``ROOT/SPLIT/B`` (or ``ROOT/A`` and ``ROOT/B``), files matched by their
+  path relative to the folder without suffix.
+* unaligned: ``ROOT/SPLITA`` and ``ROOT/SPLITB`` (CycleGAN's trainA, trainB, testA, testB).
+* single: one folder of images (inference), items ``{"a", "a_path"}``.
+
+Unreadable files (corrupt, truncated, empty) are logged once per dataset object (per worker process)
+as a warning on the ``i2i.data`` logger and replaced by the next readable file (in index order,
+wrapping around), so a few bad files do not stop a long run; a dataset with no readable file raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, TypeVar, get_args
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from i2i.data._base import Direction, I2IDataset
+from i2i.data.io import ImageReadError, convert_channels, list_images, read_image
+from i2i.data.synthetic import SyntheticPairedDataset, SyntheticUnpairedDataset
+from i2i.data.transforms import Preprocess
+
+__all__ = [
+    "LAYOUTS",
+    "AlignedDataset",
+    "Layout",
+    "PairedFolderDataset",
+    "SingleFolderDataset",
+    "UnalignedDataset",
+    "build_dataset",
+]
+
+logger = logging.getLogger("i2i.data")
+
+Layout = Literal["aligned", "paired", "unaligned", "synthetic_paired", "synthetic_unpaired", "single"]
+LAYOUTS: tuple[str, ...] = get_args(Layout)
+
+T = TypeVar("T")
+
+
+class _FileDataset(I2IDataset):
+    """Adds reading with skip-and-warn of unreadable files to :class:`I2IDataset`."""
+
+    def __init__(self, *, max_images: int | None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        if max_images is not None and max_images < 1:
+            raise ValueError(f"max_images must be positive or None, got {max_images}")
+        self.max_images = max_images
+        self._reported: set[str] = set()
+
+    def _limit(self, paths: list[Path]) -> list[Path]:
+        return paths[: self.max_images] if self.max_images is not None else paths
+
+    def _first_readable(self, index: int, count: int, load: Callable[[int], T], folder: Path) -> T:
+        """``load(i)`` for the first i = index, index + 1, ... (mod count) whose files all decode."""
+        for step in range(count):
+            i = (index + step) % count
+            try:
+                return load(i)
+            except ImageReadError as err:
+                key = str(err.path)
+                if key not in self._reported:
+                    self._reported.add(key)
+                    logger.warning("skipping unreadable image: %s", err)
+        raise RuntimeError(f"no readable images in {str(folder)!r} ({count} files, all unreadable)")
+
+
+def _require_images(folder: Path, what: str) -> list[Path]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{what}: folder {str(folder)!r} does not exist")
+    paths = list_images(folder)
+    if not paths:
+        raise FileNotFoundError(f"{what}: no images in {str(folder)!r}")
+    return paths
+
+
+class AlignedDataset(_FileDataset):
+    """pix2pix's aligned layout: ``ROOT/SPLIT/*``, each image A | B side by side.
+
+    The left half is A and the right half is B (each ``W // 2`` wide); ``b2a`` swaps them. Both items'
+    paths are the combined file's path, as in the reference.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        *,
+        train: bool = True,
+        direction: Direction = "a2b",
+        load_size: int = 286,
+        crop_size: int = 256,
+        preprocess: Preprocess = "resize_and_crop",
+        flip: bool = True,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        max_images: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            train=train, direction=direction, load_size=load_size, crop_size=crop_size, preprocess=preprocess,
+            flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed, max_images=max_images,
+        )  # fmt: skip
+        self.folder = Path(root) / split
+        self.paths = self._limit(_require_images(self.folder, "aligned dataset"))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def _load(self, index: int) -> tuple[np.ndarray, np.ndarray, Path]:
+        path = self.paths[index]
+        image = read_image(path)
+        half = image.shape[1] // 2
+        if half == 0:
+            raise ImageReadError(path, "too narrow to split into A | B halves")
+        left, right = image[:, :half], image[:, half : 2 * half]
+        if self.direction == "b2a":
+            left, right = right, left
+        return convert_channels(left, self.in_channels), convert_channels(right, self.out_channels), path
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        a, b, path = self._first_readable(index, len(self), self._load, self.folder)
+        real_a, real_b = self.transform(a, b, seed=self.augment_seed(index))
+        return {"a": real_a, "b": real_b, "a_path": str(path), "b_path": str(path)}
+
+
+class PairedFolderDataset(_FileDataset):
+    """Two folders of matching files: ``ROOT/SPLIT/{A,B}`` or, without split folders, ``ROOT/{A,B}``.
+
+    Files pair up by their path relative to ``A`` / ``B`` without suffix (``A/x/1.png`` with
+    ``B/x/1.jpg``); files without a partner are logged and left out.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        *,
+        train: bool = True,
+        direction: Direction = "a2b",
+        load_size: int = 286,
+        crop_size: int = 256,
+        preprocess: Preprocess = "resize_and_crop",
+        flip: bool = True,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        max_images: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            train=train, direction=direction, load_size=load_size, crop_size=crop_size, preprocess=preprocess,
+            flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed, max_images=max_images,
+        )  # fmt: skip
+        root = Path(root)
+        base = root / split if (root / split / "A").is_dir() or (root / split / "B").is_dir() else root
+        if not ((base / "A").is_dir() and (base / "B").is_dir()):
+            raise FileNotFoundError(
+                f"paired dataset: expected folders A and B in {str(root / split)!r} or {str(root)!r}"
+            )
+        self.folder = base
+        side_a, side_b = (base / "A", base / "B") if direction == "a2b" else (base / "B", base / "A")
+        by_key_a = _by_key(_require_images(side_a, "paired dataset"), side_a)
+        by_key_b = _by_key(_require_images(side_b, "paired dataset"), side_b)
+        keys = sorted(by_key_a.keys() & by_key_b.keys())
+        unmatched = len(by_key_a) + len(by_key_b) - 2 * len(keys)
+        if not keys:
+            raise FileNotFoundError(f"paired dataset: no file names in {str(side_a)!r} match {str(side_b)!r}")
+        if unmatched:
+            logger.warning("paired dataset %s: %d files without a partner are ignored", base, unmatched)
+        self.pairs = self._limit_pairs([(by_key_a[k], by_key_b[k]) for k in keys])
+
+    def _limit_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+        return pairs[: self.max_images] if self.max_images is not None else pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def _load(self, index: int) -> tuple[np.ndarray, np.ndarray, Path, Path]:
+        path_a, path_b = self.pairs[index]
+        return read_image(path_a, self.in_channels), read_image(path_b, self.out_channels), path_a, path_b
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        a, b, path_a, path_b = self._first_readable(index, len(self), self._load, self.folder)
+        if a.shape[:2] != b.shape[:2]:
+            raise ValueError(
+                f"paired images differ in size: {path_a} {a.shape[:2]} vs {path_b} {b.shape[:2]}"
+            )
+        real_a, real_b = self.transform(a, b, seed=self.augment_seed(index))
+        return {"a": real_a, "b": real_b, "a_path": str(path_a), "b_path": str(path_b)}
+
+
+class UnalignedDataset(_FileDataset):
+    """CycleGAN's layout: ``ROOT/SPLITA`` and ``ROOT/SPLITB`` with unrelated images.
+
+    Length is ``max(len(A), len(B))`` as in the reference; item ``i`` takes A image ``i % len(A)``
+    and, in training, a B image drawn at random from ``(seed, epoch, i)`` (see :meth:`set_epoch`);
+    in eval mode B image ``i % len(B)``. Each side gets its own crop / flip.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        *,
+        train: bool = True,
+        direction: Direction = "a2b",
+        load_size: int = 286,
+        crop_size: int = 256,
+        preprocess: Preprocess = "resize_and_crop",
+        flip: bool = True,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        max_images: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            train=train, direction=direction, load_size=load_size, crop_size=crop_size, preprocess=preprocess,
+            flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed, max_images=max_images,
+        )  # fmt: skip
+        root = Path(root)
+        folder_a, folder_b = root / f"{split}A", root / f"{split}B"
+        if direction == "b2a":
+            folder_a, folder_b = folder_b, folder_a
+        self.folder_a, self.folder_b = folder_a, folder_b
+        self.paths_a = self._limit(_require_images(folder_a, "unaligned dataset"))
+        self.paths_b = self._limit(_require_images(folder_b, "unaligned dataset"))
+
+    def __len__(self) -> int:
+        return max(len(self.paths_a), len(self.paths_b))
+
+    def partner_index(self, index: int) -> int:
+        """The B image paired with item ``index`` in the current epoch."""
+        if not self.train:
+            return index % len(self.paths_b)
+        return int(self.partner_rng(index).integers(len(self.paths_b)))
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        def load_a(i: int) -> tuple[np.ndarray, Path]:
+            return read_image(self.paths_a[i], self.in_channels), self.paths_a[i]
+
+        def load_b(i: int) -> tuple[np.ndarray, Path]:
+            return read_image(self.paths_b[i], self.out_channels), self.paths_b[i]
+
+        a, path_a = self._first_readable(index % len(self.paths_a), len(self.paths_a), load_a, self.folder_a)
+        b, path_b = self._first_readable(self.partner_index(index), len(self.paths_b), load_b, self.folder_b)
+        seed = self.augment_seed(index)
+        real_a, _ = self.transform(a, seed=seed)
+        real_b, _ = self.transform(b, seed=seed + 1)
+        return {"a": real_a, "b": real_b, "a_path": str(path_a), "b_path": str(path_b)}
+
+
+class SingleFolderDataset(_FileDataset):
+    """All images under one folder (recursively), for translation: items ``{"a", "a_path"}``.
+
+    Defaults are the eval geometry with ``preprocess="none"``: images keep their size up to the
+    rounding to ``size_multiple``.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        train: bool = False,
+        load_size: int = 256,
+        crop_size: int = 256,
+        preprocess: Preprocess = "none",
+        flip: bool = False,
+        channels: int = 3,
+        max_images: int | None = None,
+        seed: int = 0,
+        size_multiple: int = 4,
+    ) -> None:
+        super().__init__(
+            train=train, direction="a2b", load_size=load_size, crop_size=crop_size, preprocess=preprocess,
+            flip=flip, in_channels=channels, out_channels=channels, seed=seed, max_images=max_images,
+            size_multiple=size_multiple,
+        )  # fmt: skip
+        self.folder = Path(root)
+        self.paths = self._limit(_require_images(self.folder, "image folder"))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        def load(i: int) -> tuple[np.ndarray, Path]:
+            return read_image(self.paths[i], self.in_channels), self.paths[i]
+
+        a, path = self._first_readable(index, len(self), load, self.folder)
+        real_a, _ = self.transform(a, seed=self.augment_seed(index))
+        return {"a": real_a, "a_path": str(path)}
+
+
+def build_dataset(
+    layout: Layout,
+    root: str | Path,
+    split: str = "train",
+    *,
+    train: bool = True,
+    direction: Direction = "a2b",
+    load_size: int = 286,
+    crop_size: int = 256,
+    preprocess: Preprocess = "resize_and_crop",
+    flip: bool = True,
+    in_channels: int = 3,
+    out_channels: int = 3,
+    max_images: int | None = None,
+    synthetic_size: int = 64,
+    synthetic_count: int = 256,
+    seed: int = 0,
+) -> Dataset[dict[str, object]]:
+    """Build the dataset for ``layout`` (one of :data:`LAYOUTS`).
+
+    Synthetic layouts ignore ``root`` and generate ``synthetic_count`` images (capped by
+    ``max_images``) of ``synthetic_size`` pixels; the split selects the generator stream, so train
+    and test data differ. Preprocessing applies to synthetic images as to files.
+    ``layout="single"`` reads ``root`` itself (``split`` ignored), with ``in_channels``.
+    """
+    common: dict[str, object] = {
+        "train": train, "direction": direction, "load_size": load_size, "crop_size": crop_size,
+        "preprocess": preprocess, "flip": flip, "in_channels": in_channels, "out_channels": out_channels,
+        "seed": seed,
+    }  # fmt: skip
+    if layout == "aligned":
+        return AlignedDataset(root, split, max_images=max_images, **common)  # type: ignore[arg-type]
+    if layout == "paired":
+        return PairedFolderDataset(root, split, max_images=max_images, **common)  # type: ignore[arg-type]
+    if layout == "unaligned":
+        return UnalignedDataset(root, split, max_images=max_images, **common)  # type: ignore[arg-type]
+    if layout in ("synthetic_paired", "synthetic_unpaired"):
+        count = min(synthetic_count, max_images) if max_images is not None else synthetic_count
+        cls = SyntheticPairedDataset if layout == "synthetic_paired" else SyntheticUnpairedDataset
+        return cls(count, synthetic_size, split=split, **common)  # type: ignore[arg-type]
+    if layout == "single":
+        return SingleFolderDataset(
+            root, train=train, load_size=load_size, crop_size=crop_size, preprocess=preprocess, flip=flip,
+            channels=in_channels, max_images=max_images, seed=seed,
+        )  # fmt: skip
+    raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+
+
+def _by_key(paths: Sequence[Path], folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in paths:
+        key = path.relative_to(folder).with_suffix("").as_posix()
+        if key in found:
+            raise ValueError(
+                f"two files with the same name in {str(folder)!r}: {found[key].name}, {path.name}"
+            )
+        found[key] = path
+    return found
