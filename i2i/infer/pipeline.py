@@ -1,0 +1,374 @@
+"""Folder -> folder translation that keeps the accelerator busy and never loses or corrupts a file.
+
+Three stages run at once::
+
+    reader threads          calling thread            writer threads
+    read_image + prepare -> batches of one shape  -> finish + write_image (temp file + rename)
+         (bounded: a few batches ahead)   Translator.run        (bounded: a few batches behind)
+
+* Decoding, colour conversion and padding happen in reader threads and encoding in writer threads
+  (OpenCV and numpy release the GIL), so while the network runs on batch ``k`` the readers prepare
+  batch ``k + 1`` and the writers store batch ``k - 1``. Both queues are bounded, so memory stays at a
+  few batches of images whatever the size of the folder.
+* Images are grouped by shape (after padding) into batches of ``batch_size``; a partial group is run
+  when the readers fall behind by more than ``flush_after`` seconds, when too many images wait in
+  partial groups, and at the end.
+* Every output is written to a temporary file beside its destination and renamed over it, so an output
+  that exists is complete; ``skip_existing`` then skips it without decoding its input.
+* A file that cannot be read, translated or written is recorded with a one-line reason and skipped;
+  the others go on. Inputs are never overwritten: an output folder inside the input folder is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from i2i.data.io import ImageReadError, list_images, read_image, write_image
+from i2i.infer.translator import Prepared, Translator
+
+__all__ = ["Failure", "TranslateSummary", "check_folders", "output_paths", "translate_folder"]
+
+OutputFormat = Literal["same", "png", "jpg"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An input that produced no output, and why (one line)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class TranslateSummary:
+    """What a folder run did.
+
+    Attributes:
+        done: Images translated and written.
+        skipped: Images whose output already existed (``skip_existing``).
+        failed: Inputs that could not be read, translated or written.
+        seconds: Wall time from the first read to the last write.
+    """
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No input failed."""
+        return not self.failed
+
+    def lines(self) -> list[str]:
+        """A human-readable report: one line of counts, then one line per failed input."""
+        head = (
+            f"{self.done} translated, {self.skipped} skipped, {len(self.failed)} failed "
+            f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
+        )
+        return [head, *(f"  failed: {f.path}: {f.reason}" for f in self.failed)]
+
+
+def output_paths(
+    inputs: Sequence[Path], input_dir: Path, out_dir: Path, output_format: str = "same"
+) -> dict[Path, Path]:
+    """Destination of each input: the same relative path under ``out_dir``, suffix per ``output_format``.
+
+    With ``png`` / ``jpg``, inputs that would land on the same output (``a.jpg`` and ``a.png``) keep
+    their own suffix in the name (``a.jpg.png``, ``a.png.png``), so one output never replaces another.
+
+    Example:
+        >>> paths = output_paths([Path("in/a.jpg"), Path("in/a.png"), Path("in/s/b.tif")], Path("in"), Path("out"), "png")
+        >>> [str(p) for p in paths.values()]
+        ['out/a.jpg.png', 'out/a.png.png', 'out/s/b.png']
+    """
+    if output_format not in ("same", "png", "jpg"):
+        raise ValueError(f"format must be same, png or jpg, got {output_format!r}")
+    suffix = None if output_format == "same" else "." + output_format
+
+    def target(path: Path, keep_suffix: bool) -> Path:
+        rel = path.relative_to(input_dir)
+        if suffix is None:
+            return out_dir / rel
+        return out_dir / rel.with_name(rel.name + suffix if keep_suffix else rel.stem + suffix)
+
+    first = {src: target(src, False) for src in inputs}
+    counts: dict[Path, int] = {}
+    for dst in first.values():
+        counts[dst] = counts.get(dst, 0) + 1
+    return {src: dst if counts[dst] == 1 else target(src, True) for src, dst in first.items()}
+
+
+def check_folders(input_dir: Path, out_dir: Path, outputs: Sequence[Path] = ()) -> None:
+    """Refuse folder pairs where outputs could overwrite inputs or be read back as inputs.
+
+    An output folder equal to or inside the input folder is always refused (the next run would
+    translate the outputs). An input folder inside the output folder is refused only when one of
+    ``outputs`` would land inside the input folder.
+
+    Raises:
+        ValueError: Naming both folders and what would go wrong.
+    """
+    src, dst = input_dir.resolve(), out_dir.resolve()
+    if dst == src or src in dst.parents:
+        raise ValueError(
+            f"the output folder {str(out_dir)!r} is the input folder {str(input_dir)!r} or inside it: "
+            "outputs could overwrite inputs and would be read as inputs by the next run; "
+            "choose an output folder outside the input folder"
+        )
+    if dst in src.parents:
+        for path in outputs:
+            resolved = path.resolve()
+            if src in resolved.parents:
+                raise ValueError(
+                    f"the input folder {str(input_dir)!r} is inside the output folder {str(out_dir)!r} and the "
+                    f"output {str(path)!r} would land inside the input folder; choose another output folder"
+                )
+
+
+def translate_folder(
+    translator: Translator,
+    input_dir: Path,
+    out_dir: Path,
+    *,
+    output_format: OutputFormat = "same",
+    quality: int = 95,
+    skip_existing: bool = False,
+    workers: int | None = None,
+    progress: bool = False,
+    flush_after: float = 0.5,
+) -> TranslateSummary:
+    """Translate every image under ``input_dir`` (recursively) into ``out_dir``, keeping relative paths.
+
+    Args:
+        translator: Model, batch size, tiling and resize settings.
+        input_dir: Folder of images (``.jpg .jpeg .png .webp .bmp .tif .tiff``, any case).
+        out_dir: Destination folder; must not be, or be inside, ``input_dir``.
+        output_format: ``"same"`` keeps each input's format, ``"png"`` or ``"jpg"`` converts.
+        quality: JPEG / WebP quality, 1-100.
+        skip_existing: Skip inputs whose output exists (outputs are written atomically, so an existing
+            output is complete); nothing is decoded for them.
+        workers: Reader threads and writer threads (each); default ``min(4, cores)``.
+        progress: Show a progress bar with images/s and the time left (on stderr).
+        flush_after: Seconds to wait for the readers before running a partial batch.
+
+    Returns:
+        The :class:`TranslateSummary`; failed inputs are in ``failed`` with their reasons.
+
+    Raises:
+        FileNotFoundError: ``input_dir`` is not a folder.
+        ValueError: The folders overlap (see :func:`check_folders`) or an option is invalid.
+    """
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be in [1, 100], got {quality}")
+    input_dir, out_dir = Path(input_dir), Path(out_dir)
+    inputs = list_images(input_dir)
+    targets = output_paths(inputs, input_dir, out_dir, output_format)
+    check_folders(input_dir, out_dir, list(targets.values()))
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+
+    summary = TranslateSummary()
+    todo: list[tuple[Path, Path]] = []
+    for src in inputs:
+        dst = targets[src]
+        if skip_existing and dst.is_file():
+            summary.skipped += 1
+        else:
+            todo.append((src, dst))
+
+    start = time.perf_counter()
+    with _progress_bar(progress, len(todo)) as advance:
+        run = _FolderRun(translator, summary, advance, quality, workers, flush_after)
+        run.execute(todo)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+@dataclass
+class _Job:
+    src: Path
+    dst: Path
+    prepared: Prepared
+
+
+class _FolderRun:
+    """The state of one folder run: the two thread pools, the queues and the partial batches."""
+
+    def __init__(
+        self,
+        translator: Translator,
+        summary: TranslateSummary,
+        advance: Callable[[], None],
+        quality: int,
+        workers: int,
+        flush_after: float,
+    ) -> None:
+        self.translator = translator
+        self.summary = summary
+        self.advance = advance
+        self.quality = quality
+        self.workers = workers
+        self.flush_after = flush_after
+        batch = translator.batch_size
+        tiled = translator.tile is not None
+        # Images decoded ahead of the network: the next batch and one more, or a few large tiled photos.
+        self.read_ahead = workers + 1 if tiled else max(2 * batch, 2 * workers)
+        self.write_behind = 2 * batch + workers  # outputs waiting to be encoded
+        self.max_waiting = 4 * batch  # images held in partial groups before the oldest group runs
+        self.groups: dict[tuple[int, ...], list[_Job]] = {}
+        self.writes: deque[tuple[Path, Future[None]]] = deque()
+        self.writers: ThreadPoolExecutor | None = None
+
+    def execute(self, todo: Sequence[tuple[Path, Path]]) -> None:
+        pending = iter(todo)
+        reads: deque[tuple[Path, Path, Future[Prepared]]] = deque()
+        with (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-read") as readers,
+            ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-write") as writers,
+        ):
+            self.writers = writers
+
+            def refill() -> None:
+                while len(reads) < self.read_ahead:
+                    item = next(pending, None)
+                    if item is None:
+                        return
+                    src, dst = item
+                    reads.append((src, dst, readers.submit(self._read, src)))
+
+            refill()
+            while reads:
+                src, dst, future = reads[0]
+                try:
+                    prepared = future.result(timeout=self.flush_after if self.groups else None)
+                except FutureTimeout:  # the readers are behind: do not let the accelerator idle
+                    self._run_oldest_group()
+                    continue
+                except Exception as error:
+                    reads.popleft()
+                    refill()
+                    self._fail(src, error)
+                    continue
+                reads.popleft()
+                refill()
+                self._add(_Job(src, dst, prepared))
+                self._collect_writes(block=False)
+            while self.groups:
+                self._run_oldest_group()
+            self._collect_writes(block=True, keep=0)
+
+    # --- stages ---------------------------------------------------------------------------------
+
+    def _read(self, src: Path) -> Prepared:  # reader thread
+        return self.translator.prepare(read_image(src))
+
+    def _write(self, job: _Job, output: np.ndarray) -> None:  # writer thread
+        write_image(job.dst, self.translator.finish(job.prepared, output), quality=self.quality)
+
+    def _add(self, job: _Job) -> None:
+        prepared = job.prepared
+        if self.translator.is_tiled(prepared.height, prepared.width):
+            self._run([job])  # a large photo: its tiles are the batch
+            return
+        group = self.groups.setdefault(prepared.key, [])
+        group.append(job)
+        if len(group) >= self.translator.batch_size:
+            self._run(self.groups.pop(prepared.key))
+        elif sum(len(g) for g in self.groups.values()) > self.max_waiting:
+            self._run_oldest_group()
+
+    def _run_oldest_group(self) -> None:
+        if self.groups:
+            self._run(self.groups.pop(next(iter(self.groups))))
+
+    def _run(self, jobs: list[_Job]) -> None:
+        try:
+            outputs = self.translator.run([job.prepared for job in jobs])
+        except Exception as error:
+            if len(jobs) == 1:
+                self._fail(jobs[0].src, error)
+            else:  # find the one that fails; the others still get translated
+                for job in jobs:
+                    self._run([job])
+            return
+        for job, output in zip(jobs, outputs, strict=True):
+            self._collect_writes(block=True, keep=self.write_behind)
+            assert self.writers is not None
+            self.writes.append((job.src, self.writers.submit(self._write, job, output)))
+
+    def _collect_writes(self, *, block: bool, keep: int = 0) -> None:
+        """Record finished writes in order; with ``block``, wait until at most ``keep`` are in flight."""
+        while self.writes and (self.writes[0][1].done() or (block and len(self.writes) > keep)):
+            src, future = self.writes.popleft()
+            try:
+                future.result()
+            except Exception as error:
+                self._fail(src, error)
+                continue
+            self.summary.done += 1
+            self.advance()
+
+    def _fail(self, src: Path, error: BaseException) -> None:
+        self.summary.failed.append(Failure(src, _reason(error)))
+        self.advance()
+
+
+def _reason(error: BaseException) -> str:
+    """One line: an unreadable image's own reason, else the error type and the first line of its message."""
+    if isinstance(error, ImageReadError):
+        return error.reason
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[], None]]:
+    """Yield a function that advances a rich progress bar by one image (a no-op when disabled)."""
+    if not enabled or total == 0:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class _Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} images/s" if speed else "- images/s")
+
+    columns = (
+        TextColumn("translating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("translate", total=total)
+        yield lambda: bar.advance(task)

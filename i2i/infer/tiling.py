@@ -1,0 +1,210 @@
+"""Padding to the model's size multiple and tiled inference for photos larger than memory allows.
+
+**Padding.** Generators need ``H`` and ``W`` divisible by their size multiple (4 for ResNet, 256 for
+U-Net 256). :func:`pad_to_multiple` pads at the bottom and right with a mirror image of the border
+(reflect), which looks like more of the photo to the network, and the output is cropped back. Reflect
+padding needs the pad to be smaller than the side; tiny images fall back to repeating the edge pixels.
+
+**Tiling.** :func:`run_tiled` cuts a large image into ``tile x tile`` windows that overlap by
+``overlap`` pixels, runs them in batches and blends the outputs with a weight window:
+
+* along each axis a tile's weight rises over its first ``overlap`` pixels as a raised cosine
+  ``sin^2(pi/2 * (i + 0.5) / overlap)`` and falls over its last ``overlap`` pixels as the mirror image,
+  except at the image borders, where it stays 1. The rising ramp of one tile and the falling ramp of
+  the next add up to exactly 1 (``sin^2 + cos^2``), and the 2-D window is the outer product of the 1-D
+  ones, so the weights sum to 1 at every pixel and no division is needed;
+* the image is padded (reflect) to ``tile + k * (tile - overlap)`` on each side so that every tile is
+  full and every overlap is the same; the output is cropped back to the input size exactly;
+* tile origins are multiples of the size multiple (the overlap is rounded up to it): the strided
+  convolutions of a tile then sample the same pixel grid as on the whole image.
+
+Only ``batch_size`` tiles of activations exist at a time, whatever the size of the photo.
+
+Which networks tile exactly: a network whose output at a pixel depends only on a finite neighbourhood
+(ResNet with ``norm="none"`` or batch norm in eval mode, which is a fixed affine map) gives, at pixels
+farther than its receptive radius from a tile's inner edge, exactly the values of the whole image; with
+``overlap`` at least that radius, the only differences are inside the blended bands, where both tiles
+are close and the blend hides the seam. **Instance norm** (the CycleGAN default) normalises with the
+mean and variance of each tile, which differ from those of the whole image, so every tile has a
+slightly different colour balance; the cosine blend still hides the seams, but the result is not
+identical to whole-image inference. U-Net 256 sees its whole 256-pixel input at the bottleneck, so
+tiles must be at least 512 pixels with 256 overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["blend_window", "pad_to_multiple", "padded_size", "ramp", "run_tiled", "tile_grid"]
+
+
+def padded_size(size: int, multiple: int) -> int:
+    """The smallest multiple of ``multiple`` that is at least ``size`` (and at least ``multiple``).
+
+    Example:
+        >>> padded_size(37, 4), padded_size(40, 4), padded_size(1, 256)
+        (40, 40, 256)
+    """
+    return max(multiple, math.ceil(size / multiple) * multiple)
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """Pad the last two axes at the bottom / right to multiples of ``multiple``.
+
+    Reflect padding when the pad is smaller than the side (a mirror image of the border), otherwise
+    edge padding (repeating the last row / column), which works for any size, even 1 pixel. Crop the
+    result of the network back with ``out[..., :h, :w]``.
+
+    Args:
+        image: ``(..., H, W)`` array.
+        multiple: Target multiple, >= 1.
+
+    Returns:
+        ``(..., H', W')`` with ``H'`` and ``W'`` the :func:`padded_size` of ``H`` and ``W``; ``image``
+        itself when no padding is needed.
+
+    Example:
+        >>> pad_to_multiple(np.array([[1, 2, 3]]), 4)
+        array([[1, 2, 3, 2],
+               [1, 2, 3, 2],
+               [1, 2, 3, 2],
+               [1, 2, 3, 2]])
+    """
+    h, w = image.shape[-2:]
+    return pad_to(image, padded_size(h, multiple), padded_size(w, multiple))
+
+
+def pad_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Pad the last two axes at the bottom / right to ``height`` x ``width`` (see :func:`pad_to_multiple`)."""
+    h, w = image.shape[-2:]
+    if height < h or width < w:
+        raise ValueError(f"cannot pad a {h}x{w} image to the smaller {height}x{width}")
+    if (height, width) == (h, w):
+        return image
+    lead = [(0, 0)] * (image.ndim - 2)
+    # Pad each axis on its own: reflect needs pad < side, which may hold for one axis only.
+    for axis, pad in ((-2, height - h), (-1, width - w)):
+        if pad == 0:
+            continue
+        widths = [*lead, (0, 0), (0, 0)]
+        widths[axis] = (0, pad)
+        if pad < image.shape[axis]:
+            image = np.pad(image, widths, mode="reflect")
+        else:
+            image = np.pad(image, widths, mode="edge")
+    return image
+
+
+def ramp(overlap: int) -> np.ndarray:
+    """The rising half of the blend window: ``sin^2(pi/2 * (i + 0.5) / overlap)`` for ``i < overlap``.
+
+    ``ramp(o) + ramp(o)[::-1] == 1`` exactly (up to rounding), so a rising and a falling ramp over the
+    same pixels add up to 1.
+
+    Example:
+        >>> r = ramp(4)
+        >>> bool(np.allclose(r + r[::-1], 1.0)), bool(np.all(np.diff(r) > 0))
+        (True, True)
+    """
+    i = np.arange(overlap, dtype=np.float64)
+    return np.sin(0.5 * np.pi * (i + 0.5) / overlap) ** 2
+
+
+def _window_1d(tile: int, overlap: int, first: bool, last: bool) -> np.ndarray:
+    w = np.ones(tile, dtype=np.float64)
+    if overlap > 0:
+        r = ramp(overlap)
+        if not first:
+            w[:overlap] = r
+        if not last:
+            w[tile - overlap :] = r[::-1]
+    return w
+
+
+def blend_window(tile: int, overlap: int, *, top: bool, bottom: bool, left: bool, right: bool) -> np.ndarray:
+    """The ``(tile, tile)`` weight of one tile; flags say which sides lie on the image border (weight 1).
+
+    Example:
+        >>> w = blend_window(8, 4, top=True, bottom=False, left=True, right=True)
+        >>> w.shape, float(w[0, 0]), float(w[-1, 0]) < 0.05
+        ((8, 8), 1.0, True)
+    """
+    rows = _window_1d(tile, overlap, top, bottom)
+    cols = _window_1d(tile, overlap, left, right)
+    return np.outer(rows, cols).astype(np.float32)
+
+
+def tile_grid(size: int, tile: int, overlap: int) -> tuple[list[int], int]:
+    """Tile origins along one axis and the padded length they cover exactly.
+
+    Example:
+        >>> tile_grid(100, 64, 16)
+        ([0, 48], 112)
+        >>> tile_grid(30, 64, 16)
+        ([0], 64)
+    """
+    if not 0 <= overlap < tile:
+        raise ValueError(f"overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
+    stride = tile - overlap
+    count = 1 + max(0, math.ceil((size - tile) / stride))
+    return [i * stride for i in range(count)], tile + (count - 1) * stride
+
+
+def run_tiled(
+    run: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    *,
+    tile: int,
+    overlap: int,
+    out_channels: int,
+    size_multiple: int = 1,
+    batch_size: int = 4,
+) -> np.ndarray:
+    """Translate one large image tile by tile and blend the tiles seamlessly.
+
+    Args:
+        run: A backend's ``run``: float ``(B, C_in, tile, tile)`` -> ``(B, C_out, tile, tile)``.
+        image: Float ``(C_in, H, W)``, any size.
+        tile: Tile side; a multiple of ``size_multiple``.
+        overlap: Overlap of neighbouring tiles in pixels; rounded up to a multiple of ``size_multiple``
+            so that tile origins stay on the network's stride grid.
+        out_channels: Channels of the output.
+        size_multiple: The network's size multiple.
+        batch_size: Tiles per call of ``run``.
+
+    Returns:
+        Float ``(C_out, H, W)``.
+
+    Raises:
+        ValueError: ``tile`` is not a multiple of ``size_multiple`` or the rounded overlap is not smaller
+            than ``tile``.
+    """
+    if tile <= 0 or tile % size_multiple:
+        raise ValueError(
+            f"--tile must be a positive multiple of the model's size multiple {size_multiple}, got {tile}"
+        )
+    overlap = math.ceil(max(overlap, 0) / size_multiple) * size_multiple
+    if overlap >= tile:
+        raise ValueError(
+            f"--overlap (rounded up to the size multiple {size_multiple}: {overlap}) must be smaller than "
+            f"--tile {tile}"
+        )
+    _, h, w = image.shape
+    ys, height = tile_grid(h, tile, overlap)
+    xs, width = tile_grid(w, tile, overlap)
+    padded = pad_to(image, height, width)
+    out = np.zeros((out_channels, height, width), dtype=np.float32)
+    origins = [(y, x) for y in ys for x in xs]
+    for start in range(0, len(origins), batch_size):
+        chunk = origins[start : start + batch_size]
+        batch = np.stack([padded[:, y : y + tile, x : x + tile] for y, x in chunk])  # (B, C_in, T, T)
+        result = run(batch)  # (B, C_out, T, T)
+        for (y, x), piece in zip(chunk, result, strict=True):
+            weight = blend_window(
+                tile, overlap, top=y == 0, bottom=y == ys[-1], left=x == 0, right=x == xs[-1]
+            )
+            out[:, y : y + tile, x : x + tile] += piece * weight
+    return out[:, :h, :w]

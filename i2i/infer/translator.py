@@ -1,0 +1,239 @@
+"""Translate uint8 images with a trained generator: one image, a batch, or a whole folder.
+
+:class:`Translator` turns pixels into what the model was trained on and back, using only what the
+model file says about itself (:class:`~i2i.export.metadata.ModelInfo`): channels, value range and size
+multiple. The steps, each a separate method so that the folder pipeline can run them on different
+threads:
+
+1. :meth:`Translator.prepare` (CPU, any thread): channels to the model's ``in_channels`` (gray -> RGB
+   repeats, RGB -> gray is BT.601 luma), the alpha of an RGBA image set aside, optional resize, uint8 ->
+   float in the value range, reflect padding to the size multiple.
+2. :meth:`Translator.run` (the accelerator): batches of prepared images of one shape, or tile by tile.
+3. :meth:`Translator.finish` (CPU, any thread): crop back, float -> uint8, alpha put back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from i2i.data.io import convert_channels
+from i2i.infer.backends import Backend, load_backend
+from i2i.infer.tiling import pad_to_multiple, run_tiled
+
+if TYPE_CHECKING:
+    from i2i.infer.pipeline import TranslateSummary
+
+__all__ = ["Prepared", "Translator", "resized_shape"]
+
+
+@dataclass
+class Prepared:
+    """An image ready for the network.
+
+    Attributes:
+        array: Float32 ``(C_in, H', W')`` in the model's value range, padded to the size multiple
+            (not padded when it will be tiled: tiling pads itself).
+        height: Height of the output before padding (the input's, or the resized one).
+        width: Width of the output before padding.
+        alpha: The input's alpha channel at the output size, ``(height, width)`` uint8, or ``None``.
+    """
+
+    array: np.ndarray
+    height: int
+    width: int
+    alpha: np.ndarray | None = None
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        """Images with the same key can share a batch."""
+        return tuple(self.array.shape)
+
+
+def resized_shape(height: int, width: int, shorter_side: int, multiple: int) -> tuple[int, int]:
+    """``(H, W)`` scaled so the shorter side is ``shorter_side``, each rounded to the nearest multiple.
+
+    Example:
+        >>> resized_shape(480, 640, 256, 4)
+        (256, 340)
+        >>> resized_shape(1000, 10, 7, 4)
+        (700, 8)
+    """
+    scale = shorter_side / min(height, width)
+
+    def snap(size: float) -> int:
+        return max(multiple, round(size / multiple) * multiple)
+
+    return snap(height * scale), snap(width * scale)
+
+
+class Translator:
+    """Translate images with an exported ONNX model or a trained PyTorch generator.
+
+    Args:
+        model: An ``.onnx`` file (ONNX Runtime), a ``.safetensors`` weights file, a checkpoint directory
+            or a run directory (PyTorch), or a ready :class:`~i2i.infer.backends.Backend`.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (ONNX) or ``"mps"`` (PyTorch).
+        precision: PyTorch models only: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (CUDA).
+        batch_size: Images (or tiles) per network call.
+        tile: Tile side in pixels for large images (a multiple of the model's size multiple);
+            ``None`` runs whole images. Images that fit in one tile are not tiled.
+        overlap: Overlap of neighbouring tiles in pixels.
+        resize: Scale each image so its shorter side is this many pixels (each side rounded to the size
+            multiple); the output has the resized size. ``None`` keeps the input size.
+        direction: PyTorch files with both generators (CycleGAN): ``"a2b"`` or ``"b2a"``.
+
+    Example:
+        >>> translator = Translator("horse2zebra.onnx")  # doctest: +SKIP
+        >>> zebra = translator.translate(read_image("horse.jpg"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | Backend,
+        *,
+        device: str = "auto",
+        precision: str | None = None,
+        batch_size: int = 4,
+        tile: int | None = None,
+        overlap: int = 32,
+        resize: int | None = None,
+        direction: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if resize is not None and resize < 1:
+            raise ValueError(f"resize must be a positive number of pixels, got {resize}")
+        self.backend = load_backend(model, device=device, precision=precision, direction=direction)
+        self.info = self.backend.info
+        multiple = self.info.size_multiple
+        if tile is not None and (tile <= 0 or tile % multiple):
+            raise ValueError(
+                f"tile must be a positive multiple of the model's size multiple {multiple}, got {tile}"
+            )
+        self.batch_size = batch_size
+        self.tile = tile
+        self.overlap = overlap
+        self.resize = resize
+        low, high = self.info.value_range
+        self._low = float(low)
+        self._scale = (float(high) - float(low)) / 255.0
+
+    # --- the three steps ------------------------------------------------------------------------
+
+    def prepare(self, image: np.ndarray) -> Prepared:
+        """uint8 ``(H, W)`` or ``(H, W, C)`` gray / RGB / RGBA -> :class:`Prepared` (see the module doc)."""
+        if image.dtype != np.uint8:
+            raise ValueError(f"expected uint8 pixels, got {image.dtype}")
+        if image.ndim == 2:
+            image = image[:, :, None]
+        if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+            raise ValueError(f"expected an (H, W, C) image with 1, 3 or 4 channels, got shape {image.shape}")
+        alpha = None
+        if image.shape[2] == 4 and self.info.in_channels != 4:
+            alpha, image = image[:, :, 3], image[:, :, :3]
+        image = convert_channels(image, self.info.in_channels)
+        height, width = image.shape[:2]
+        if self.resize is not None:
+            height, width = resized_shape(height, width, self.resize, self.info.size_multiple)
+            image = _resize(image, height, width)
+            if alpha is not None:
+                alpha = _resize(alpha, height, width)
+        chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
+        chw *= self._scale
+        chw += self._low
+        if not self.is_tiled(height, width):
+            chw = pad_to_multiple(chw, self.info.size_multiple)
+        return Prepared(np.ascontiguousarray(chw), height, width, alpha)
+
+    def run(self, items: Sequence[Prepared]) -> list[np.ndarray]:
+        """Network outputs, float ``(C_out, H', W')``, for prepared images of one shape.
+
+        Whole images go through the backend ``batch_size`` at a time; images larger than a tile go
+        through :func:`~i2i.infer.tiling.run_tiled` one by one, ``batch_size`` tiles at a time.
+        """
+        outputs: list[np.ndarray | None] = [None] * len(items)
+        whole = [i for i, p in enumerate(items) if not self.is_tiled(p.height, p.width)]
+        if len({items[i].key for i in whole}) > 1:
+            raise ValueError(
+                f"images of one batch must have one shape, got {sorted({items[i].key for i in whole})}"
+            )
+        for i, p in enumerate(items):
+            if not self.is_tiled(p.height, p.width):
+                continue
+            outputs[i] = self._run_tiled(p)
+        for start in range(0, len(whole), self.batch_size):
+            chunk = whole[start : start + self.batch_size]
+            batch = (
+                np.stack([items[i].array for i in chunk]) if len(chunk) > 1 else items[chunk[0]].array[None]
+            )
+            for i, output in zip(chunk, self.backend.run(batch), strict=True):  # (B, C_out, H', W')
+                outputs[i] = output
+        return [o for o in outputs if o is not None]
+
+    def finish(self, prepared: Prepared, output: np.ndarray) -> np.ndarray:
+        """Network output -> uint8 ``(H, W, C_out)``; with the input's alpha appended (gray becomes RGB)."""
+        out = output[:, : prepared.height, : prepared.width]
+        out = (out - self._low) / self._scale  # back to [0, 255]
+        pixels = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0)  # (H, W, C_out)
+        if prepared.alpha is None:
+            return np.ascontiguousarray(pixels)
+        rgb = convert_channels(pixels, 3) if pixels.shape[2] == 1 else pixels[:, :, :3]
+        return np.concatenate([rgb, prepared.alpha[:, :, None]], axis=2)
+
+    # --- convenience --------------------------------------------------------------------------------
+
+    def translate(self, image: np.ndarray) -> np.ndarray:
+        """Translate one uint8 ``(H, W, C)`` gray / RGB / RGBA image.
+
+        Returns:
+            uint8 ``(H, W, C_out)``, or ``(H, W, 4)`` RGBA when the input had alpha; ``H`` and ``W`` are
+            the input's, or the resized size with ``resize``.
+        """
+        prepared = self.prepare(image)
+        (output,) = self.run([prepared])
+        return self.finish(prepared, output)
+
+    def translate_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Translate images of one size together (``batch_size`` per network call)."""
+        prepared = [self.prepare(image) for image in images]
+        return [self.finish(p, out) for p, out in zip(prepared, self.run(prepared), strict=True)]
+
+    def translate_dir(
+        self, input_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], **options: Any
+    ) -> TranslateSummary:
+        """Translate every image under ``input_dir`` into ``out_dir``; see :func:`~i2i.infer.pipeline.translate_folder`."""
+        from i2i.infer.pipeline import translate_folder
+
+        return translate_folder(self, Path(input_dir), Path(out_dir), **options)
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def is_tiled(self, height: int, width: int) -> bool:
+        """Whether an image of this (output) size goes through the network tile by tile."""
+        return self.tile is not None and (height > self.tile or width > self.tile)
+
+    def _run_tiled(self, prepared: Prepared) -> np.ndarray:
+        assert self.tile is not None
+        return run_tiled(
+            self.backend.run,
+            prepared.array,
+            tile=self.tile,
+            overlap=self.overlap,
+            out_channels=self.info.out_channels,
+            size_multiple=self.info.size_multiple,
+            batch_size=self.batch_size,
+        )
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area interpolation to shrink (no aliasing), bicubic to enlarge; keeps a trailing channel axis."""
+    shrink = height * width < image.shape[0] * image.shape[1]
+    resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return resized[:, :, None] if image.ndim == 3 and resized.ndim == 2 else resized
