@@ -1,0 +1,505 @@
+"""The training loop: data, device, precision, epochs, schedules, checkpoints, resume and logging.
+
+The method owns its step (:meth:`i2i.methods.Method.training_step`); this module owns the loop
+around it. A run directory holds everything (see :mod:`i2i.weights`). Running ``train`` again into
+the same directory continues exactly where the last checkpoint left off, mid-epoch included: the
+sampler's permutation of the epoch is drawn again from its saved generator state and the batches
+already seen are skipped, and every RNG, optimizer, scheduler and image pool is restored, so a run
+stopped after k steps and resumed to n has bit-identical weights to an uninterrupted n-step run on
+the CPU.
+
+Resuming with a changed recipe is refused (unless ``force``) when anything that shapes the result
+differs; fields that only control the run (``train.max_steps``, logging, sampling and checkpoint
+intervals, ``train.device``, ``data.num_workers``, ``data.root``) may change between runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import get_worker_info as _worker_info
+
+from i2i.config import Recipe, load_recipe, recipe_to_yaml
+from i2i.data import build_dataset
+from i2i.methods import Batch, Method, create_method
+from i2i.train.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from i2i.train.logging import (
+    METRICS_FILE,
+    SAMPLES_DIR,
+    TENSORBOARD_DIR,
+    RunLogger,
+    mean_losses,
+    truncate_metrics,
+)
+from i2i.train.schedules import create_scheduler
+from i2i.weights import CHECKPOINTS_DIR, latest_checkpoint, write_text_atomic
+
+__all__ = ["NonFiniteLossError", "RunDirError", "TrainResult", "resolve_device", "train"]
+
+logger = logging.getLogger("i2i.train")
+
+RECIPE_FILE = "recipe.yaml"
+RUN_CONTROL_FIELDS: tuple[str, ...] = (
+    "train.max_steps",
+    "train.sample_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.log_every",
+    "train.device",
+    "data.num_workers",
+    "data.root",
+)
+"""Recipe fields that may differ when a run is resumed: they control the run, not its result."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the run stopped without saving the bad state."""
+
+
+class RunDirError(ValueError):
+    """The output directory holds a run that this one must not continue or overwrite."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished (or stopped) run left behind.
+
+    Attributes:
+        run_dir: The run directory.
+        step: Optimisation steps done in all (including before a resume).
+        epoch: Completed epochs.
+        checkpoint: The newest checkpoint directory.
+        sample_grid: The newest sample grid PNG (None when none was written).
+        losses: The losses of the last step.
+        seconds: Wall time of this call.
+        resumed_from: The checkpoint this call resumed from, if any.
+        seconds_per_step: Mean wall time of the steps made by this call (NaN when none).
+    """
+
+    run_dir: Path
+    step: int
+    epoch: int
+    checkpoint: Path | None
+    sample_grid: Path | None
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    resumed_from: Path | None = None
+    seconds_per_step: float = math.nan
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA if available, else MPS if available, else the CPU; other names as given."""
+    if name != "auto":
+        if name == "cuda" and not torch.cuda.is_available():
+            raise ValueError("train.device: cuda was requested but torch sees no CUDA device")
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def train(
+    recipe: Recipe, out_dir: Path, *, resume: bool = True, force: bool = False, progress: bool = True
+) -> TrainResult:
+    """Train ``recipe``'s method into the run directory ``out_dir``.
+
+    Args:
+        recipe: A validated recipe (see :func:`i2i.config.load_recipe`).
+        out_dir: The run directory; created if needed.
+        resume: Continue from the newest checkpoint in ``out_dir`` if there is one.
+        force: Resume even when the recipe differs from the run's; with ``resume=False``, delete an
+            existing run's checkpoints, samples and logs and start over.
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        RunDirError: ``out_dir`` holds a different run (see the module) or, with ``resume=False``,
+            any run, and ``force`` is not set.
+        NonFiniteLossError: A loss became NaN/inf; the last good checkpoint is kept.
+        KeyboardInterrupt: On Ctrl-C, after the current step finished and a checkpoint was saved.
+    """
+    return _Run(recipe, Path(out_dir), resume=resume, force=force, progress=progress).run()
+
+
+class _Run:
+    """One call of :func:`train`: the state of the loop and its helpers."""
+
+    def __init__(self, recipe: Recipe, run_dir: Path, *, resume: bool, force: bool, progress: bool) -> None:
+        self.started = time.perf_counter()
+        self.recipe = recipe
+        self.run_dir = run_dir
+        self.recipe_yaml = recipe_to_yaml(recipe)
+        self.progress = progress
+        self.resume_from = _prepare_run_dir(run_dir, recipe, resume=resume, force=force)
+        write_text_atomic(run_dir / RECIPE_FILE, self.recipe_yaml)
+
+        t = recipe.train
+        _seed_everything(t.seed)
+        self.device = resolve_device(t.device)
+        self.autocast_dtype = _autocast_dtype(t.precision, self.device)
+        self.dataset = _build_dataset(recipe, train=True)
+        if len(self.dataset) == 0:  # type: ignore[arg-type]
+            raise ValueError(f"{recipe.data.root}: the training set is empty")
+        self.steps_per_epoch = math.ceil(len(self.dataset) / t.batch_size)  # type: ignore[arg-type]
+        self.total_epochs = t.epochs + t.epochs_decay
+        planned = self.total_epochs * self.steps_per_epoch
+        self.total_steps = min(planned, t.max_steps) if t.max_steps is not None else planned
+
+        self.method: Method = create_method(recipe).to(self.device).train()
+        self.schedulers = {
+            name: create_scheduler(
+                opt, t.schedule, epochs=t.epochs, epochs_decay=t.epochs_decay, step_size=t.step_size
+            )
+            for name, opt in self.method.optimizers.items()
+        }
+        self.scaler = torch.amp.GradScaler(self.device.type) if t.precision == "fp16" else None
+        self.method.scaler = self.scaler
+        self.sampler_generator = torch.Generator().manual_seed(t.seed)
+        self.step = 0
+        self.epoch = 0
+        self.position = 0  # batches done in the current epoch
+        self.epoch_sampler_state = self.sampler_generator.get_state()
+        self.last_losses: dict[str, float] = {}
+        self.last_saved_step = -1
+        self.checkpoint: Path | None = None
+        self.sample_grid: Path | None = None
+        self.sampled_step = -1
+        if self.resume_from is not None:
+            self._load(self.resume_from)
+        self.sample_batch = self._fixed_sample_batch()
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        t = self.recipe.train
+        start_step = self.step
+        first_step_time: float | None = None
+        truncate_metrics(self.run_dir, self.step)
+        history: list[dict[str, float]] = []
+        with (
+            RunLogger(
+                self.run_dir, total_steps=self.total_steps, start_step=self.step, progress=self.progress
+            ) as log,
+            _deferred_interrupt() as interrupted,
+        ):
+            if self.resume_from is not None:
+                log.message(f"resuming from {self.resume_from} (step {self.step}, epoch {self.epoch + 1})")
+            while not self._done():
+                batches = self._epoch_batches()
+                while not self._done():
+                    try:
+                        items = next(batches, None)
+                    except Exception:
+                        if interrupted():  # workers stopped by the Ctrl-C; the state is consistent
+                            self._save()
+                            raise KeyboardInterrupt from None
+                        raise
+                    if items is None:
+                        break
+                    first_step_time = first_step_time or time.perf_counter()
+                    losses = self._training_step(Batch.from_items(items, self.device))
+                    history.append(losses)
+                    log.update(self.step, f"{self.epoch + 1}/{self.total_epochs}", losses)
+                    if self.position == self.steps_per_epoch:
+                        self._end_epoch()
+                    if self.step % t.log_every == 0 or self._done():
+                        log.log(self.step, self.epoch, mean_losses(history), self._lrs())
+                        history.clear()
+                    if self.step % t.sample_every == 0:
+                        self.sample_grid = log.sample(self.step, self._sample())
+                    if self.step % t.checkpoint_every == 0 or self.position == 0 or self._done():
+                        self._save()
+                    if interrupted():
+                        self._save()
+                        raise KeyboardInterrupt
+            self._save()
+            if self.sampled_step != self.step:
+                self.sample_grid = log.sample(self.step, self._sample())
+        steps = self.step - start_step
+        step_seconds = (
+            (time.perf_counter() - first_step_time) / steps if first_step_time and steps else math.nan
+        )
+        return TrainResult(
+            run_dir=self.run_dir,
+            step=self.step,
+            epoch=self.epoch,
+            checkpoint=self.checkpoint,
+            sample_grid=self.sample_grid,
+            losses=self.last_losses,
+            seconds=time.perf_counter() - self.started,
+            resumed_from=self.resume_from,
+            seconds_per_step=step_seconds,
+        )
+
+    def _done(self) -> bool:
+        if self.recipe.train.max_steps is not None and self.step >= self.recipe.train.max_steps:
+            return True
+        return self.epoch >= self.total_epochs
+
+    def _training_step(self, batch: Batch) -> dict[str, float]:
+        with torch.autocast(
+            self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+        ):
+            output = self.method.training_step(batch)
+        if self.scaler is not None:
+            self.scaler.update()
+        names = list(output.losses)
+        values = torch.stack([output.losses[n].float() for n in names]).cpu().tolist()  # one device sync
+        bad = [name for name, value in zip(names, values, strict=True) if not math.isfinite(value)]
+        if bad:
+            kept = (
+                f"the last good checkpoint is {self.checkpoint}"
+                if self.checkpoint
+                else "no checkpoint was saved"
+            )
+            raise NonFiniteLossError(
+                f"loss {bad[0]!r} is {values[names.index(bad[0])]} at step {self.step + 1} "
+                f"(epoch {self.epoch + 1}); stopped without saving this state, {kept}. Lower train.lr, "
+                "use precision fp32 or check the data"
+            )
+        self.step += 1
+        self.position += 1
+        self.last_losses = dict(zip(names, values, strict=True))
+        return self.last_losses
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self.position = 0
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        self.epoch_sampler_state = self.sampler_generator.get_state()
+
+    def _lrs(self) -> dict[str, float]:
+        return {name: opt.param_groups[0]["lr"] for name, opt in self.method.optimizers.items()}
+
+    # -- data -------------------------------------------------------------------------------------
+
+    def _epoch_batches(self) -> Iterator[Mapping[str, Any]]:
+        """The batches of the current epoch from ``self.position`` on, in the epoch's sampler order."""
+        self.sampler_generator.set_state(self.epoch_sampler_state)
+        order = torch.randperm(len(self.dataset), generator=self.sampler_generator).tolist()  # type: ignore[arg-type]
+        size = self.recipe.train.batch_size
+        batches = [order[i : i + size] for i in range(0, len(order), size)][self.position :]
+        set_epoch = getattr(self.dataset, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(self.epoch)
+        workers = self.recipe.data.num_workers
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=batches,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            worker_init_fn=_init_worker if workers else None,
+            # worker seeds from a generator of their own: creating the loader leaves the global RNG alone
+            generator=torch.Generator().manual_seed(self.recipe.train.seed * 100_003 + self.epoch),
+        )
+        return iter(loader)
+
+    def _fixed_sample_batch(self) -> Batch:
+        """``num_samples`` images spread over the training set, without augmentation, chosen once."""
+        dataset = _build_dataset(self.recipe, train=False)
+        count = min(self.recipe.train.num_samples, len(dataset))  # type: ignore[arg-type]
+        indices = np.linspace(0, len(dataset) - 1, count).round().astype(int).tolist()  # type: ignore[arg-type]
+        items = [dataset[i] for i in indices]
+        collated = {
+            "a": torch.stack([item["a"] for item in items]),  # type: ignore[misc]
+            "b": torch.stack([item["b"] for item in items]),  # type: ignore[misc]
+        }
+        return Batch.from_items(collated, self.device)
+
+    def _sample(self) -> dict[str, torch.Tensor]:
+        self.method.eval()  # what inference gives: dropout off, batch norm running statistics
+        try:
+            with torch.autocast(
+                self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+            ):
+                return self.method.sample(self.sample_batch)
+        finally:
+            self.method.train()
+            self.sampled_step = self.step
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if self.last_saved_step == self.step:
+            return
+        state = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "position": self.position,
+            "optimizers": {name: opt.state_dict() for name, opt in self.method.optimizers.items()},
+            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "method": self.method.extra_state(),
+            "rng": get_rng_state(),
+            "sampler": self.epoch_sampler_state,
+            "losses": dict(self.last_losses),
+        }
+        self.checkpoint = save_checkpoint(
+            self.run_dir,
+            self.step,
+            method=self.method,
+            state=state,
+            recipe=self.recipe_yaml,
+            crop_size=self.recipe.data.crop_size,
+            keep=self.recipe.train.keep_checkpoints,
+        )
+        self.last_saved_step = self.step
+
+    def _load(self, directory: Path) -> None:
+        state = load_checkpoint(directory, self.method)
+        for name, opt in self.method.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
+        if self.scaler is not None and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.method.load_extra_state(state["method"])
+        set_rng_state(state["rng"])
+        self.epoch_sampler_state = state["sampler"]
+        self.step, self.epoch, self.position = int(state["step"]), int(state["epoch"]), int(state["position"])
+        self.last_losses = dict(state.get("losses", {}))
+        self.checkpoint = directory
+        self.last_saved_step = self.step
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _build_dataset(recipe: Recipe, *, train: bool) -> Dataset[dict[str, object]]:
+    d = recipe.data
+    return build_dataset(
+        d.layout,
+        d.root,
+        "train",
+        train=train,
+        direction=d.direction,
+        load_size=d.load_size,
+        crop_size=d.crop_size,
+        preprocess=d.preprocess,
+        flip=d.flip,
+        in_channels=d.in_channels,
+        out_channels=d.out_channels,
+        max_images=d.max_images,
+        synthetic_size=d.synthetic_size,
+        synthetic_count=d.synthetic_count,
+        seed=recipe.train.seed,
+    )
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _init_worker(worker_id: int) -> None:
+    """Seed python and numpy in a data worker from its torch seed; leave Ctrl-C to the main process."""
+    info = _worker_info()
+    seed = info.seed if info is not None else torch.initial_seed()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise ValueError(
+                f"train.precision: fp16 needs a CUDA device (training on {device.type}); use bf16"
+            )
+        return torch.float16
+    raise ValueError(f"train.precision: unknown precision {precision!r}")
+
+
+def _prepare_run_dir(run_dir: Path, recipe: Recipe, *, resume: bool, force: bool) -> Path | None:
+    """Check ``run_dir`` against this run; returns the checkpoint to resume from, if any."""
+    checkpoint = latest_checkpoint(run_dir) if run_dir.is_dir() else None
+    recipe_file = run_dir / RECIPE_FILE
+    if checkpoint is None:
+        return None
+    if not resume:
+        if not force:
+            raise RunDirError(
+                f"{run_dir}: holds a run (checkpoint {checkpoint.name}); resume it (drop --no-resume), "
+                "choose another --out, or pass --force to delete its checkpoints, samples and logs"
+            )
+        for name in (CHECKPOINTS_DIR, SAMPLES_DIR, TENSORBOARD_DIR):
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+        (run_dir / METRICS_FILE).unlink(missing_ok=True)
+        return None
+    if recipe_file.is_file() and not force:
+        differences = _recipe_differences(load_recipe(recipe_file), recipe)
+        if differences:
+            shown = ", ".join(differences[:5]) + (" ..." if len(differences) > 5 else "")
+            raise RunDirError(
+                f"{run_dir}: holds a run of a different recipe (differs in {shown}); choose another --out, "
+                "or pass --force to resume it with this recipe"
+            )
+    return checkpoint
+
+
+def _recipe_differences(old: Recipe, new: Recipe) -> list[str]:
+    """Dotted keys whose values differ between two recipes, run-control fields excluded."""
+    a = _flatten(yaml.safe_load(recipe_to_yaml(old)))
+    b = _flatten(yaml.safe_load(recipe_to_yaml(new)))
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RUN_CONTROL_FIELDS)
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C into a flag checked between steps (a second one interrupts at once).
+
+    A step interrupted half-way (generator updated, discriminator not) cannot be resumed exactly, so
+    the loop finishes the step, saves a checkpoint and then raises ``KeyboardInterrupt``. Outside the
+    main thread (where Python delivers no signals) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hits: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if hits:
+            raise KeyboardInterrupt
+        hits.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
