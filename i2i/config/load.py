@@ -1,0 +1,224 @@
+"""Reading recipes: YAML files or bundled names, ``--set key.path=value`` overrides, one-line errors.
+
+Every problem is a :class:`RecipeError` whose message is one line, ``"FILE: key.path: what is wrong"``.
+The resolved recipe (defaults filled in) is written back with :func:`recipe_to_yaml`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+import i2i
+from i2i.config.schema import RECIPE_ADAPTER, RECIPE_TYPES, Recipe
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be read or is invalid; the message is one line naming the file and key."""
+
+
+def recipes_dir() -> Path:
+    """The repository's ``recipes/`` folder (next to the ``i2i`` package)."""
+    return Path(i2i.__file__).resolve().parents[1] / "recipes"
+
+
+def list_recipes() -> list[tuple[str, str]]:
+    """``(name, description)`` of every bundled recipe, sorted by name (descriptions are not validated)."""
+    folder = recipes_dir()
+    if not folder.is_dir():
+        return []
+    entries = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            raw = None
+        description = raw.get("description", "") if isinstance(raw, dict) else ""
+        entries.append((path.stem, str(description)))
+    return entries
+
+
+def find_recipe(path_or_name: str | Path) -> Path:
+    """The recipe file for a path, or for a bundled recipe's name such as ``"facades"``."""
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    if path.suffix or len(path.parts) > 1:
+        raise RecipeError(f"{path}: no such recipe file")
+    bundled = recipes_dir() / f"{path}.yaml"
+    if bundled.is_file():
+        return bundled
+    names = [name for name, _ in list_recipes()]
+    close = difflib.get_close_matches(str(path), names, n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise RecipeError(f"{path}: no such recipe file or bundled recipe{hint} (bundled: {', '.join(names)})")
+
+
+def load_recipe(path_or_name: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Read, override and validate a recipe.
+
+    Args:
+        path_or_name: A YAML file, or the name of a bundled recipe (``"facades"``).
+        overrides: ``"key.path=value"`` items; values are parsed as YAML (``train.lr=1e-4``,
+            ``data.flip=false``, ``data.max_images=null``). Unknown keys are rejected.
+
+    Returns:
+        The validated recipe, defaults filled in; ``name`` defaults to the file's stem.
+
+    Raises:
+        RecipeError: One line ``"FILE: key.path: message"`` for a missing file, bad YAML, an unknown or
+            invalid key, or a bad override.
+    """
+    path = find_recipe(path_or_name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"{path}: cannot read: {error}") from None
+    raw = _parse_yaml(text, str(path))
+    raw.setdefault("name", path.stem)
+    for item in overrides:
+        _apply_override(raw, item, str(path))
+    return validate_recipe(raw, str(path))
+
+
+def validate_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
+    """Validate a mapping (as read from YAML) into a recipe; ``source`` names it in errors."""
+    try:
+        return RECIPE_ADAPTER.validate_python(raw)
+    except ValidationError as error:
+        raise RecipeError(f"{source}: {_describe(error.errors()[0], raw)}") from None
+
+
+def recipe_to_yaml(recipe: Recipe) -> str:
+    """The resolved recipe as YAML; ``load_recipe`` of it gives an equal recipe."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _parse_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise RecipeError(f"{source}: invalid YAML: {where}{problem}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{source}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def _apply_override(raw: dict[str, Any], item: str, source: str) -> None:
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise RecipeError(f"{source}: --set {item!r}: expected KEY.PATH=VALUE, e.g. train.lr=1e-4")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise RecipeError(f"{source}: {key}: --set value {text!r} is not valid YAML") from None
+    parts = key.split(".")
+    _check_override_key(raw, parts, source)
+    node = raw
+    for index, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise RecipeError(f"{source}: {'.'.join(parts[: index + 1])}: is not a section, cannot set {key}")
+        node = child
+    node[parts[-1]] = value
+
+
+def _check_override_key(raw: dict[str, Any], parts: list[str], source: str) -> None:
+    """Reject an override key that is not in the schema of the recipe's method."""
+    recipe_type = RECIPE_TYPES.get(str(raw.get("method")))
+    if recipe_type is None:
+        return  # unknown method: validation reports it
+    model: type[BaseModel] | None = recipe_type
+    for index, part in enumerate(parts):
+        path = ".".join(parts[: index + 1])
+        if model is None:
+            raise RecipeError(
+                f"{source}: {'.'.join(parts[:index])}: is not a section, cannot set {'.'.join(parts)}"
+            )
+        if part not in model.model_fields:
+            hint = _unknown_key_hint(parts[: index + 1], recipe_type)
+            raise RecipeError(f"{source}: {path}: unknown key in --set{hint}")
+        model = _section_model(model, part)
+
+
+def _section_model(model: type[BaseModel], field: str) -> type[BaseModel] | None:
+    """The model class of a nested section, or None for a plain value."""
+    annotation = model.model_fields[field].annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    for name in model.model_fields:
+        section = _section_model(model, name)
+        if section is None:
+            yield prefix + name
+        else:
+            yield from _leaf_paths(section, f"{prefix}{name}.")
+
+
+def _describe(error: ErrorDetails, raw: dict[str, Any]) -> str:
+    """One ``"key.path: message"`` line for a pydantic error."""
+    loc = [str(part) for part in error["loc"]]
+    method = raw.get("method")
+    recipe_type = RECIPE_TYPES.get(str(method))
+    if loc and recipe_type is not None and loc[0] == method:
+        loc = loc[1:]  # the discriminated union puts the tag first
+    kind, message = error["type"], error["msg"]
+    if kind == "union_tag_not_found":
+        return f"method: required key missing (one of {', '.join(map(repr, RECIPE_TYPES))})"
+    if kind == "union_tag_invalid":
+        close = difflib.get_close_matches(str(method), list(RECIPE_TYPES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"method: unknown method {method!r}{hint} (known: {', '.join(RECIPE_TYPES)})"
+    if kind == "extra_forbidden":
+        hint = ""
+        if recipe_type is not None:
+            hint = _unknown_key_hint(loc, recipe_type)
+        return f"{'.'.join(loc)}: unknown key{hint}"
+    if kind == "missing":
+        return f"{'.'.join(loc)}: required key missing"
+    if kind in ("value_error", "assertion_error"):
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if not loc:
+            return message  # recipe-level checks name their keys themselves
+    else:
+        got = repr(error["input"])
+        got = got if len(got) <= 60 else got[:57] + "..."
+        message = f"{message[0].lower()}{message[1:]}, got {got}"
+    return f"{'.'.join(loc)}: {message}" if loc else message
+
+
+def _unknown_key_hint(loc: list[str], recipe_type: type[BaseModel]) -> str:
+    model: type[BaseModel] | None = recipe_type
+    for part in loc[:-1]:
+        model = _section_model(model, part) if model is not None and part in model.model_fields else None
+    key = loc[-1]
+    if model is not None:
+        close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {close[0]!r}?)"
+    paths = list(_leaf_paths(recipe_type))
+    leaves = {path.rsplit(".", 1)[-1]: path for path in paths}
+    close = difflib.get_close_matches(key, list(leaves), n=1, cutoff=0.6)
+    return f" (did you mean {leaves[close[0]]!r}?)" if close else ""
+
+
+__all__ = [
+    "RecipeError",
+    "find_recipe",
+    "list_recipes",
+    "load_recipe",
+    "recipe_to_yaml",
+    "recipes_dir",
+    "validate_recipe",
+]

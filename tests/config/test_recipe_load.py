@@ -1,0 +1,123 @@
+"""Loading recipes: bundled names, --set overrides, YAML errors, and every file in recipes/ validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from i2i.config import RecipeError, find_recipe, list_recipes, load_recipe, recipe_to_yaml, recipes_dir
+
+BUNDLED = sorted(path.stem for path in recipes_dir().glob("*.yaml"))
+
+
+def _write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_published_settings_are_bundled() -> None:
+    published = {
+        "horse2zebra",
+        "apple2orange",
+        "summer2winter_yosemite",
+        "monet2photo",
+        "vangogh2photo",
+        "maps_cyclegan",
+        "cityscapes_cyclegan",
+        "facades",
+        "maps_pix2pix",
+        "maps_pix2pix_b2a",
+        "edges2shoes",
+        "cityscapes_pix2pix",
+        "night2day",
+        "demo_pix2pix",
+        "demo_cyclegan",
+    }
+    assert published <= set(BUNDLED)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_recipe_validates_and_round_trips(name: str, tmp_path: Path) -> None:
+    recipe = load_recipe(name)
+    assert recipe.name == name  # from the file name
+    assert recipe.description and "\n" not in recipe.description
+    assert load_recipe(_write(tmp_path, recipe_to_yaml(recipe))) == recipe
+
+
+def test_published_values_survive_loading() -> None:
+    facades = load_recipe("facades")
+    assert (facades.method, facades.data.direction, facades.model.lambda_l1) == ("pix2pix", "b2a", 100)
+    shoes = load_recipe("edges2shoes")
+    assert (shoes.train.batch_size, shoes.train.epochs + shoes.train.epochs_decay, shoes.data.flip) == (
+        4,
+        15,
+        False,
+    )
+    maps = load_recipe("maps_cyclegan")
+    assert maps.method == "cyclegan" and maps.model.lambda_identity == 0.0
+
+
+def test_list_recipes_gives_names_and_descriptions() -> None:
+    listed = dict(list_recipes())
+    assert sorted(listed) == BUNDLED
+    assert listed["facades"].startswith("pix2pix")
+
+
+def test_unknown_name_suggests_bundled_recipes() -> None:
+    with pytest.raises(
+        RecipeError, match=r"^facade: no such recipe file or bundled recipe; did you mean 'facades'"
+    ):
+        find_recipe("facade")
+    with pytest.raises(RecipeError, match=r"missing\.yaml: no such recipe file"):
+        load_recipe("missing.yaml")
+
+
+def test_overrides_are_nested_and_typed(tmp_path: Path) -> None:
+    path = _write(tmp_path, "method: cyclegan\n")
+    recipe = load_recipe(
+        path,
+        [
+            "train.lr=1e-4",
+            "data.flip=false",
+            "model.generator.name=resnet_6blocks",
+            "data.max_images=null",
+            "train.max_steps=20",
+        ],
+    )
+    assert recipe.train.lr == 1e-4 and recipe.data.flip is False
+    assert recipe.model.generator.name == "resnet_6blocks"
+    assert recipe.data.max_images is None and recipe.train.max_steps == 20
+    assert recipe.name == "exp" and recipe.data.root == "datasets/exp"
+
+
+def test_override_can_change_the_method_and_its_defaults(tmp_path: Path) -> None:
+    recipe = load_recipe(_write(tmp_path, "method: cyclegan\n"), ["method=pix2pix"])
+    assert recipe.method == "pix2pix" and recipe.model.generator.name == "unet_256"
+
+
+def test_unknown_override_keys_are_rejected(tmp_path: Path) -> None:
+    path = _write(tmp_path, "method: pix2pix\n")
+    with pytest.raises(
+        RecipeError, match=r"exp\.yaml: train\.lrr: unknown key in --set \(did you mean 'lr'\?\)$"
+    ):
+        load_recipe(path, ["train.lrr=1"])
+    with pytest.raises(RecipeError, match=r"exp\.yaml: train\.lr: is not a section"):
+        load_recipe(path, ["train.lr.x=1"])
+    with pytest.raises(RecipeError, match=r"expected KEY\.PATH=VALUE"):
+        load_recipe(path, ["train.lr"])
+    with pytest.raises(RecipeError, match=r"exp\.yaml: train\.batch_size: input should be a valid integer"):
+        load_recipe(path, ["train.batch_size=two"])
+
+
+def test_bad_yaml_gives_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "method: pix2pix\ndata: [unclosed\n")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: invalid YAML: line ") and "\n" not in message
+    with pytest.raises(
+        RecipeError, match=r"exp\.yaml: expected a mapping of keys at the top level, got list"
+    ):
+        load_recipe(_write(tmp_path, "- method\n"))

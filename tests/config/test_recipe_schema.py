@@ -1,0 +1,198 @@
+"""Recipe schema: defaults per method, cross-field checks, one-line errors naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from i2i.config import (
+    CycleGANRecipe,
+    Pix2PixRecipe,
+    RecipeError,
+    load_recipe,
+    recipe_to_yaml,
+    validate_recipe,
+)
+
+
+def _write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(raw: dict[str, Any]) -> str:
+    with pytest.raises(RecipeError) as info:
+        validate_recipe(raw, "r.yaml")
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_pix2pix_defaults_are_the_reference_defaults() -> None:
+    recipe = validate_recipe({"method": "pix2pix", "name": "facades"})
+    assert isinstance(recipe, Pix2PixRecipe)
+    assert recipe.data.root == "datasets/facades"
+    assert (recipe.data.layout, recipe.data.load_size, recipe.data.crop_size) == ("aligned", 286, 256)
+    assert (recipe.data.preprocess, recipe.data.flip, recipe.data.direction) == (
+        "resize_and_crop",
+        True,
+        "a2b",
+    )
+    generator = recipe.model.generator
+    assert (generator.name, generator.norm, generator.dropout, generator.base_channels) == (
+        "unet_256",
+        "batch",
+        0.5,
+        64,
+    )
+    assert (recipe.model.discriminator.name, recipe.model.discriminator.norm) == ("patchgan", "batch")
+    assert (recipe.model.gan_mode, recipe.model.lambda_l1) == ("vanilla", 100.0)
+    train = recipe.train
+    assert (train.lr, train.beta1, train.beta2, train.batch_size) == (2e-4, 0.5, 0.999, 1)
+    assert (train.epochs, train.epochs_decay, train.schedule) == (100, 100, "linear")
+
+
+def test_cyclegan_defaults_are_the_reference_defaults() -> None:
+    recipe = validate_recipe({"method": "cyclegan", "name": "horse2zebra"})
+    assert isinstance(recipe, CycleGANRecipe)
+    assert recipe.data.layout == "unaligned"
+    assert (recipe.model.generator.name, recipe.model.generator.norm, recipe.model.generator.dropout) == (
+        "resnet_9blocks",
+        "instance",
+        0.0,
+    )
+    assert recipe.model.discriminator.norm == "instance"
+    assert (recipe.model.gan_mode, recipe.model.lambda_cycle, recipe.model.lambda_identity) == (
+        "lsgan",
+        10,
+        0.5,
+    )
+    assert recipe.model.pool_size == 50
+
+
+def test_user_values_override_method_defaults_key_by_key() -> None:
+    recipe = validate_recipe(
+        {
+            "method": "pix2pix",
+            "name": "x",
+            "model": {"generator": {"base_channels": 8}},
+            "data": {"root": "/d"},
+        }
+    )
+    assert (recipe.model.generator.name, recipe.model.generator.base_channels) == ("unet_256", 8)
+    assert recipe.data.root == "/d"
+
+
+def test_network_kwargs_drop_the_name_and_unset_options() -> None:
+    recipe = validate_recipe(
+        {"method": "cyclegan", "name": "x", "model": {"discriminator": {"num_layers": 2}}}
+    )
+    assert recipe.model.discriminator.network_kwargs() == {
+        "base_channels": 64,
+        "num_layers": 2,
+        "norm": "instance",
+        "spectral_norm": False,
+        "init": "normal",
+        "init_gain": 0.02,
+    }
+
+
+def test_typos_name_the_file_the_key_and_the_likely_intent(tmp_path: Path) -> None:
+    path = _write(tmp_path, "method: pix2pix\nmodel:\n  lamda_l1: 10\n")
+    with pytest.raises(
+        RecipeError, match=r"^.*exp\.yaml: model\.lamda_l1: unknown key \(did you mean 'lambda_l1'\?\)$"
+    ):
+        load_recipe(path)
+    # a key in the wrong section points to where it belongs
+    assert _error({"method": "pix2pix", "name": "x", "train": {"lambda_l1": 1}}).endswith(
+        "r.yaml: train.lambda_l1: unknown key (did you mean 'model.lambda_l1'?)"
+    )
+    # a method-specific key in the other method's recipe is unknown too
+    assert "model.lambda_cycle: unknown key" in _error(
+        {"method": "pix2pix", "name": "x", "model": {"lambda_cycle": 1}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"method": "pix2px", "name": "x"}, "method: unknown method 'pix2px'; did you mean 'pix2pix'?"),
+        ({"name": "x"}, "method: required key missing"),
+        (
+            {"method": "pix2pix", "name": "x", "train": {"lr": "fast"}},
+            "train.lr: input should be a valid number",
+        ),
+        (
+            {"method": "pix2pix", "name": "x", "train": {"batch_size": 0}},
+            "train.batch_size: input should be greater",
+        ),
+        (
+            {"method": "pix2pix", "name": "x", "data": {"preprocess": "zoom"}},
+            "data.preprocess: input should be",
+        ),
+        (
+            {"method": "pix2pix", "name": "x", "model": {"gan_mode": "lsgam"}},
+            "model.gan_mode: unknown GAN objective",
+        ),
+        (
+            {"method": "pix2pix", "name": "x", "model": {"generator": {"name": "unet256"}}},
+            "model.generator.name: unknown generator 'unet256'; did you mean 'unet_256'",
+        ),
+        (
+            {"method": "cyclegan", "name": "x", "model": {"discriminator": {"name": "patchgam"}}},
+            "model.discriminator.name: unknown discriminator 'patchgam'; did you mean 'patchgan'",
+        ),
+        (
+            {"method": "pix2pix", "name": "x", "model": {"generator": {"padding": "zero"}}},
+            "model.generator.padding: not a parameter of generator 'unet_256'",
+        ),
+        (
+            {"method": "pix2pix", "name": "x", "data": {"layout": "unaligned"}},
+            "data.layout: pix2pix needs one of aligned, paired, synthetic_paired",
+        ),
+        (
+            {"method": "cyclegan", "name": "x", "data": {"out_channels": 1}},
+            "model.lambda_identity: the identity loss needs data.in_channels == data.out_channels",
+        ),
+        (
+            {"method": "cyclegan", "name": "x", "train": {"epochs": 0, "epochs_decay": 0}},
+            "train.epochs: epochs + epochs_decay must be at least 1",
+        ),
+    ],
+)
+def test_invalid_values_give_one_line_with_the_key(raw: dict[str, Any], expected: str) -> None:
+    assert f"r.yaml: {expected}" in _error(raw)
+
+
+def test_crop_must_fit_inside_the_resized_image() -> None:
+    assert "r.yaml: data.crop_size: 300 is larger than data.load_size 286" in _error(
+        {"method": "cyclegan", "name": "x", "data": {"crop_size": 300}}
+    )
+    # without a resize before the crop, load_size does not bound crop_size
+    validate_recipe({"method": "cyclegan", "name": "x", "data": {"crop_size": 300, "preprocess": "crop"}})
+
+
+def test_crop_must_be_a_multiple_of_the_generators_size_multiple() -> None:
+    # unet_256 halves the image 8 times: crops must be multiples of 2**8
+    assert "data.crop_size: 128 is not a multiple of 256" in _error(
+        {"method": "pix2pix", "name": "x", "data": {"load_size": 128, "crop_size": 128}}
+    )
+    # resnet generators halve twice: multiples of 4
+    assert "data.crop_size: 130 is not a multiple of 4" in _error(
+        {"method": "cyclegan", "name": "x", "data": {"crop_size": 130}}
+    )
+    unet_128 = {"generator": {"name": "unet_128"}}
+    validate_recipe({"method": "pix2pix", "name": "x", "model": unet_128, "data": {"crop_size": 128}})
+    # preprocess "none" keeps each image's own size: the data pipeline pads/resizes, not the recipe
+    validate_recipe({"method": "pix2pix", "name": "x", "data": {"crop_size": 100, "preprocess": "none"}})
+
+
+def test_round_trip_through_yaml(tmp_path: Path) -> None:
+    recipe = validate_recipe(
+        {"method": "cyclegan", "name": "rt", "data": {"max_images": 7}, "train": {"lr": 1e-4, "max_steps": 3}}
+    )
+    path = _write(tmp_path, recipe_to_yaml(recipe), "resolved.yaml")
+    assert load_recipe(path) == recipe
