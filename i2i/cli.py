@@ -43,3 +43,14 @@ def models() -> None:
         typer.echo(f"{title}:")
         for name, summary in registry.describe().items():
             typer.echo(f"  {name:<16} {summary}")
+
+
+@app.command()
+def recipes() -> None:
+    """List the bundled recipes (use a name wherever a recipe file is expected), one line each."""
+    from i2i.config import list_recipes
+
+    entries = list_recipes()
+    width = max((len(name) for name, _ in entries), default=0)
+    for name, description in entries:
+        typer.echo(f"{name:<{width}}  {description}")

@@ -24,3 +24,15 @@ def test_models_lists_every_registered_name_with_its_summary() -> None:
             assert any(line.split(maxsplit=1) == [name, summary] for line in lines), name
     assert len(lines) == 3 + len(GENERATORS.names()) + len(DISCRIMINATORS.names()) + len(GAN_MODES.names())
     assert "resnet_9blocks" in result.output and "multiscale" in result.output and "lsgan" in result.output
+
+
+def test_recipes_lists_every_bundled_recipe_with_its_description() -> None:
+    from i2i.config import list_recipes
+
+    result = CliRunner().invoke(app, ["recipes"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    entries = list_recipes()
+    assert len(lines) == len(entries) and {"facades", "horse2zebra", "demo_pix2pix"} <= dict(entries).keys()
+    for line, (name, description) in zip(lines, entries, strict=True):
+        assert line.split(maxsplit=1) == [name, description]
