@@ -20,20 +20,26 @@ from i2i.metrics.inception import (
     load_fid_inception,
     resolve_inception_weights,
 )
+from i2i.metrics.paired import PairedAccumulator, PairedScores, l1, psnr, ssim
 
 __all__ = [
     "RANDOM_WEIGHTS",
     "DistributionScores",
     "FIDInceptionV3",
     "InceptionWeightsError",
+    "PairedAccumulator",
+    "PairedScores",
     "distribution_scores",
     "extract_features",
     "feature_statistics",
     "fid_from_features",
     "frechet_distance",
     "kid_from_features",
+    "l1",
     "load_fid_inception",
     "mmd2_unbiased",
     "polynomial_kernel",
+    "psnr",
     "resolve_inception_weights",
+    "ssim",
 ]
