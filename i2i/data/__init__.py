@@ -12,6 +12,7 @@ from i2i.data.datasets import (
     UnalignedDataset,
     build_dataset,
 )
+from i2i.data.download import DATASETS, DownloadResult, download_dataset, find_dataset
 from i2i.data.io import (
     IMAGE_EXTENSIONS,
     ImageReadError,
@@ -35,7 +36,9 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "LAYOUTS",
     "PREPROCESS_MODES",
+    "DATASETS",
     "AlignedDataset",
+    "DownloadResult",
     "ImageReadError",
     "Layout",
     "PairedFolderDataset",
@@ -47,6 +50,8 @@ __all__ = [
     "UnalignedDataset",
     "build_dataset",
     "convert_channels",
+    "download_dataset",
+    "find_dataset",
     "list_images",
     "read_image",
     "synthetic_domain_image",
