@@ -8,11 +8,12 @@ padding needs the pad to be smaller than the side; tiny images fall back to repe
 **Tiling.** :func:`run_tiled` cuts a large image into ``tile x tile`` windows that overlap by
 ``overlap`` pixels, runs them in batches and blends the outputs with a weight window:
 
-* along each axis a tile's weight rises over its first ``overlap`` pixels as a raised cosine
-  ``sin^2(pi/2 * (i + 0.5) / overlap)`` and falls over its last ``overlap`` pixels as the mirror image,
-  except at the image borders, where it stays 1. The rising ramp of one tile and the falling ramp of
-  the next add up to exactly 1 (``sin^2 + cos^2``), and the 2-D window is the outer product of the 1-D
-  ones, so the weights sum to 1 at every pixel and no division is needed;
+* along each axis, inside the ``overlap`` band shared with a neighbour, a tile's weight is 0 on the
+  quarter of the band nearest its own edge (where the padding of its convolutions distorts the output),
+  rises as a raised cosine ``sin^2`` over the middle half, and is 1 on the quarter nearest its centre;
+  at the image borders it stays 1. The rising ramp of one tile and the falling ramp of its neighbour
+  add up to exactly 1 (``sin^2 + cos^2``) and the 2-D window is the outer product of the 1-D ones, so
+  the weights sum to 1 at every pixel and no division is needed;
 * the image is padded (reflect) to ``tile + k * (tile - overlap)`` on each side so that every tile is
   full and every overlap is the same; the output is cropped back to the input size exactly;
 * tile origins are multiples of the size multiple (the overlap is rounded up to it): the strided
@@ -23,12 +24,12 @@ Only ``batch_size`` tiles of activations exist at a time, whatever the size of t
 Which networks tile exactly: a network whose output at a pixel depends only on a finite neighbourhood
 (ResNet with ``norm="none"`` or batch norm in eval mode, which is a fixed affine map) gives, at pixels
 farther than its receptive radius from a tile's inner edge, exactly the values of the whole image; with
-``overlap`` at least that radius, the only differences are inside the blended bands, where both tiles
-are close and the blend hides the seam. **Instance norm** (the CycleGAN default) normalises with the
+``overlap / 4`` at least that radius, every pixel that gets any weight from a tile is exact, so tiled
+and whole-image outputs agree everywhere (up to float rounding). **Instance norm** (the CycleGAN default) normalises with the
 mean and variance of each tile, which differ from those of the whole image, so every tile has a
 slightly different colour balance; the cosine blend still hides the seams, but the result is not
 identical to whole-image inference. U-Net 256 sees its whole 256-pixel input at the bottleneck, so
-tiles must be at least 512 pixels with 256 overlap.
+tiles must be at least 512 pixels with 256 overlap (the overlap is at most half a tile).
 """
 
 from __future__ import annotations
@@ -114,13 +115,17 @@ def ramp(overlap: int) -> np.ndarray:
 
 
 def _window_1d(tile: int, overlap: int, first: bool, last: bool) -> np.ndarray:
+    """One axis of a tile's weight: 0 / raised-cosine ramp / 1 over each overlap band (see the module doc)."""
     w = np.ones(tile, dtype=np.float64)
     if overlap > 0:
-        r = ramp(overlap)
+        margin = overlap // 4
+        rising = np.zeros(overlap)
+        rising[margin : overlap - margin] = ramp(overlap - 2 * margin)
+        rising[overlap - margin :] = 1.0
         if not first:
-            w[:overlap] = r
+            w[:overlap] = rising
         if not last:
-            w[tile - overlap :] = r[::-1]
+            w[tile - overlap :] = rising[::-1]
     return w
 
 
@@ -146,8 +151,8 @@ def tile_grid(size: int, tile: int, overlap: int) -> tuple[list[int], int]:
         >>> tile_grid(30, 64, 16)
         ([0], 64)
     """
-    if not 0 <= overlap < tile:
-        raise ValueError(f"overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
+    if not 0 <= 2 * overlap <= tile:
+        raise ValueError(f"overlap must be in [0, tile / 2], got overlap={overlap}, tile={tile}")
     stride = tile - overlap
     count = 1 + max(0, math.ceil((size - tile) / stride))
     return [i * stride for i in range(count)], tile + (count - 1) * stride
@@ -169,8 +174,8 @@ def run_tiled(
         run: A backend's ``run``: float ``(B, C_in, tile, tile)`` -> ``(B, C_out, tile, tile)``.
         image: Float ``(C_in, H, W)``, any size.
         tile: Tile side; a multiple of ``size_multiple``.
-        overlap: Overlap of neighbouring tiles in pixels; rounded up to a multiple of ``size_multiple``
-            so that tile origins stay on the network's stride grid.
+        overlap: Overlap of neighbouring tiles in pixels, at most ``tile / 2``; rounded up to a multiple
+            of ``size_multiple`` so that tile origins stay on the network's stride grid.
         out_channels: Channels of the output.
         size_multiple: The network's size multiple.
         batch_size: Tiles per call of ``run``.
@@ -179,17 +184,17 @@ def run_tiled(
         Float ``(C_out, H, W)``.
 
     Raises:
-        ValueError: ``tile`` is not a multiple of ``size_multiple`` or the rounded overlap is not smaller
-            than ``tile``.
+        ValueError: ``tile`` is not a multiple of ``size_multiple`` or the rounded overlap exceeds
+            ``tile / 2``.
     """
     if tile <= 0 or tile % size_multiple:
         raise ValueError(
             f"--tile must be a positive multiple of the model's size multiple {size_multiple}, got {tile}"
         )
     overlap = math.ceil(max(overlap, 0) / size_multiple) * size_multiple
-    if overlap >= tile:
+    if 2 * overlap > tile:  # a pixel would then lie in more than two tiles' bands and the weights break
         raise ValueError(
-            f"--overlap (rounded up to the size multiple {size_multiple}: {overlap}) must be smaller than "
+            f"--overlap (rounded up to the size multiple {size_multiple}: {overlap}) must be at most half of "
             f"--tile {tile}"
         )
     _, h, w = image.shape
