@@ -33,10 +33,10 @@ from i2i.data.synthetic import (
 from i2i.data.transforms import PREPROCESS_MODES, PairedTransform, Preprocess
 
 __all__ = [
+    "DATASETS",
     "IMAGE_EXTENSIONS",
     "LAYOUTS",
     "PREPROCESS_MODES",
-    "DATASETS",
     "AlignedDataset",
     "DownloadResult",
     "ImageReadError",
