@@ -30,7 +30,8 @@ class I2IDataset(Dataset[dict[str, object]]):
     Randomness (crop, flip, the unaligned partner image) is a pure function of ``(seed, epoch, index)``,
     so results do not depend on worker count or order. Call :meth:`set_epoch` at the start of every
     epoch (as with ``DistributedSampler``) to draw new crops and partners; without it every epoch sees
-    the draws of epoch 0.
+    the draws of epoch 0. With ``DataLoader(persistent_workers=True)`` the workers keep the copy made
+    when they started and never see a later ``set_epoch``; use non-persistent workers (the default).
     """
 
     def __init__(
