@@ -234,3 +234,149 @@ def translate(
     for line in summary.lines():
         typer.echo(line)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+@app.command()
+def export(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Run directory, checkpoint directory, .safetensors weights, or a reference "
+            "pytorch-CycleGAN-and-pix2pix latest_net_G.pth (with --arch)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Destination .onnx file.")],
+    direction: Annotated[
+        str | None, typer.Option(help="a2b or b2a (files with both generators; recorded for .pth files).")
+    ] = None,
+    precision: Annotated[
+        str, typer.Option(help="fp32, fp16 (for GPUs; float32 in and out) or int8 (needs --calibrate).")
+    ] = "fp32",
+    calibrate: Annotated[
+        Path | None, typer.Option(help="int8: folder of images like those the model will translate.")
+    ] = None,
+    calibrate_method: Annotated[str, typer.Option(help="int8: percentile or minmax.")] = "percentile",
+    calibrate_size: Annotated[
+        int | None, typer.Option(help="int8: square size of calibration crops [default: training crop].")
+    ] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset (17 or newer).")] = 18,
+    arch: Annotated[
+        str | None, typer.Option(help="Reference .pth files: the generator (--netG), e.g. unet_256.")
+    ] = None,
+    in_channels: Annotated[int, typer.Option(help="Reference .pth files: --input_nc.")] = 3,
+    out_channels: Annotated[int, typer.Option(help="Reference .pth files: --output_nc.")] = 3,
+    verify: Annotated[
+        bool, typer.Option(help="Compare ONNX Runtime with PyTorch at two sizes after export.")
+    ] = True,
+) -> None:
+    """Export the generator in SOURCE to ONNX (eval mode; dynamic batch, height and width)."""
+    from i2i.export import ModelInfo, VerifyError, export_onnx_with_report, load_source
+    from i2i.export.onnx import size_multiple_of
+
+    try:
+        generator, spec = load_source(
+            source, direction=direction, arch=arch, in_channels=in_channels, out_channels=out_channels
+        )
+        info = ModelInfo.from_spec(spec, size_multiple_of(generator), precision)
+        report = export_onnx_with_report(
+            generator,
+            info,
+            out,
+            opset=opset,
+            precision=precision,
+            calibration_images=calibrate,
+            calibration_size=calibrate_size,
+            calibrate_method=calibrate_method,
+            verify=verify,
+        )
+    except VerifyError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    except (ValueError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    size_mb = out.stat().st_size / 1e6
+    typer.echo(
+        f"wrote {out} ({info.arch}, {info.method} {info.direction}, {precision}, {size_mb:.1f} MB) "
+        f"in {report.seconds:.1f} s"
+    )
+    if report.calibration is not None:
+        typer.echo(f"int8 vs fp32 on the calibration images: {report.calibration}")
+    if report.verify is not None:
+        typer.echo(str(report.verify))
+        if not report.verify.within_bound:
+            typer.echo(f"warning: {out}: error above the expected bound for {precision}", err=True)
+
+
+@app.command()
+def info(
+    model: Annotated[Path, typer.Argument(help="An exported .onnx file or .safetensors weights.")],
+) -> None:
+    """Print what a model file says about itself: architecture, channels, value range, sizes, precision."""
+    from i2i.export import read_onnx_info
+    from i2i.weights import read_generator_specs
+
+    try:
+        if not model.is_file():
+            raise ValueError(f"{model}: no such file")
+        if model.suffix == ".onnx":
+            meta = read_onnx_info(model)
+            rows = {
+                "arch": meta.arch,
+                "method": meta.method,
+                "direction": meta.direction,
+                "channels": f"{meta.in_channels} -> {meta.out_channels}",
+                "value range": f"{meta.value_range[0]:g} .. {meta.value_range[1]:g}",
+                "size multiple": meta.size_multiple,
+                "crop size": meta.crop_size,
+                "precision": meta.precision,
+                "mode": "eval (batch-norm running statistics, no dropout)",
+                "input": f"{meta.input_name} (batch, {meta.in_channels}, height, width) float32",
+                "output": f"{meta.output_name} (batch, {meta.out_channels}, height, width) float32",
+                "i2i version": meta.version,
+                "recipe": f"{len(meta.recipe.splitlines())} lines" if meta.recipe else "(none)",
+            }
+            for key, value in rows.items():
+                typer.echo(f"{key + ':':<15}{value}")
+            return
+        specs = read_generator_specs(model)
+        if not specs:
+            raise ValueError(f"{model}: holds no i2i generator description")
+    except (ValueError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    for spec in specs:
+        kwargs = ", ".join(f"{k}={v}" for k, v in sorted(spec.kwargs.items()))
+        typer.echo(f"{spec.direction}: {spec.arch}({kwargs})")
+        typer.echo(f"  method {spec.method}, crop size {spec.crop_size}, value range {spec.value_range}")
+        typer.echo(
+            f"  tensors prefixed {spec.key_prefix!r}" + "".join(f", {k} {v}" for k, v in spec.extra.items())
+        )
+
+
+@app.command("import-reference")
+def import_reference(
+    file: Annotated[Path, typer.Argument(help="Reference pytorch-CycleGAN-and-pix2pix latest_net_G.pth.")],
+    arch: Annotated[str, typer.Option(help="Its generator (--netG): resnet_9blocks, unet_256 ...")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Destination .safetensors file.")],
+    direction: Annotated[str, typer.Option(help="a2b or b2a: what the generator translates.")] = "a2b",
+    in_channels: Annotated[int, typer.Option(help="Its --input_nc.")] = 3,
+    out_channels: Annotated[int, typer.Option(help="Its --output_nc.")] = 3,
+) -> None:
+    """Convert a reference generator checkpoint into i2i weights that translate and export accept."""
+    from i2i.export.onnx import load_reference_source
+    from i2i.weights import save_weights
+
+    try:
+        if not file.is_file():
+            raise ValueError(f"{file}: no such file")
+        generator, spec = load_reference_source(
+            file, arch, direction=direction, in_channels=in_channels, out_channels=out_channels
+        )
+        save_weights(out, generator.state_dict(), [spec])
+    except (ValueError, OSError, RuntimeError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(
+        f"wrote {out} ({arch}, base_channels {spec.kwargs['base_channels']}, {spec.kwargs['norm']} norm)"
+    )
