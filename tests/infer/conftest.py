@@ -37,6 +37,22 @@ def make_weights(tmp_path: Path) -> WeightsFactory:
     return make
 
 
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(weights, model.onnx)``: one tiny ResNet as a weights file and its fp32 ONNX export (exported once:
+    the export takes seconds)."""
+    from i2i.export.onnx import export_onnx
+    from i2i.infer.backends import TorchBackend
+    from i2i.weights import load_generator
+
+    root = tmp_path_factory.mktemp("onnx_model")
+    weights = save_tiny_generator(root / "model.safetensors")
+    module, _ = load_generator(weights)
+    onnx_path = root / "model.onnx"
+    export_onnx(module, TorchBackend.load(weights, device="cpu").info, onnx_path, verify=False)
+    return weights, onnx_path
+
+
 class CountingBackend:
     """Wraps a backend and counts its calls and the images it saw."""
 

@@ -1,0 +1,158 @@
+"""Folder -> folder: bad files reported and skipped, relative paths kept, atomic writes, --skip-existing."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from i2i.cli import app
+from i2i.data.io import read_image, write_image
+from i2i.infer import TorchBackend, Translator
+from i2i.infer.pipeline import check_folders, translate_folder
+from tests.infer.conftest import CountingBackend
+
+GOOD = ["a.png", "sub/b.png", "sub/odd.png", "gray.png", "rgba.png", "rotated.jpg"]
+BAD = {
+    "bad/truncated.jpg": "truncated JPEG",
+    "bad/empty.png": "empty file",
+    "bad/text.png": "not a decodable",
+}
+
+
+def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """Insert a hand-built APP1 Exif segment (big-endian TIFF, one IFD0 entry) after SOI."""
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # tag, SHORT, count 1, value, padding
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return jpeg[:2] + app1 + jpeg[2:]
+
+
+def _random(height: int, width: int, channels: int) -> np.ndarray:
+    return np.random.randint(0, 256, (height, width, channels), dtype=np.uint8)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    write_image(root / "a.png", _random(32, 48, 3))
+    write_image(root / "sub" / "b.png", _random(32, 48, 3))  # same size as a.png: one batch of 2
+    write_image(root / "sub" / "odd.png", _random(37, 53, 3))
+    write_image(root / "gray.png", _random(24, 24, 1))
+    rgba = _random(20, 28, 4)
+    rgba[:, :, 3] = np.arange(28, dtype=np.uint8)[None, :] * 9  # a gradient, so a mix-up would show
+    write_image(root / "rgba.png", rgba)
+    ok, jpeg = cv2.imencode(".jpg", _random(16, 40, 3))
+    assert ok
+    (root / "rotated.jpg").write_bytes(_with_exif_orientation(jpeg.tobytes(), 6))
+    (root / "bad").mkdir()
+    (root / "bad" / "truncated.jpg").write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
+    (root / "bad" / "empty.png").write_bytes(b"")
+    (root / "bad" / "text.png").write_text("not an image\n")
+    return root
+
+
+def _translator(weights: Path, batch_size: int = 2) -> tuple[Translator, CountingBackend]:
+    backend = CountingBackend(TorchBackend.load(weights, device="cpu"))
+    return Translator(backend, batch_size=batch_size), backend
+
+
+def test_folder_translation_reports_bad_files_and_keeps_the_rest(
+    photos: Path, tmp_path: Path, onnx_model: tuple[Path, Path]
+) -> None:
+    weights, _ = onnx_model
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["translate", str(photos), "--model", str(weights), "--out", str(out), "--no-progress"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "6 translated, 0 skipped, 3 failed" in result.output
+    for name, reason in BAD.items():
+        assert f"failed: {photos / name}: " in result.output and reason in result.output
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == sorted(GOOD)  # relative paths kept, nothing for the bad files, no temp files left
+
+    translator = Translator(weights, device="cpu")
+    for name in ["a.png", "sub/b.png", "sub/odd.png", "gray.png"]:
+        # PNG is lossless; a.png and b.png ran as a batch of 2, whose float32 results may differ from a
+        # batch of 1 in the last bits and flip the rounding of a value on a half level: <= 1 level.
+        expected = translator.translate(read_image(photos / name)).astype(int)
+        difference = np.abs(read_image(out / name).astype(int) - expected)
+        assert difference.max() <= 1 and difference.mean() < 0.01
+    assert read_image(out / "sub/odd.png").shape == (37, 53, 3)
+    assert read_image(out / "gray.png").shape == (24, 24, 3)  # an RGB model writes RGB
+    rgba_out = read_image(out / "rgba.png")
+    assert rgba_out.shape == (20, 28, 4)
+    np.testing.assert_array_equal(rgba_out[:, :, 3], read_image(photos / "rgba.png")[:, :, 3])
+    assert read_image(out / "rotated.jpg").shape == (40, 16, 3)  # orientation 6: upright is 40 x 16
+
+
+def test_second_run_with_skip_existing_does_no_work(
+    photos: Path, tmp_path: Path, onnx_model: tuple[Path, Path]
+) -> None:
+    weights, _ = onnx_model
+    out = tmp_path / "out"
+    translator, backend = _translator(weights)
+    first = translate_folder(translator, photos, out)
+    assert (first.done, first.skipped, len(first.failed)) == (6, 0, 3)
+    assert backend.images == 6
+    assert (2, 3, 32, 48) in backend.shapes  # a.png and sub/b.png share a batch
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+
+    translator, backend = _translator(weights)
+    second = translate_folder(translator, photos, out, skip_existing=True)
+    assert (second.done, second.skipped) == (0, 6)
+    assert backend.calls == 0
+    assert {f.path for f in second.failed} == {photos / name for name in BAD}  # still no output: retried
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == mtimes  # nothing rewritten
+
+
+def test_a_file_that_cannot_be_written_fails_alone(
+    photos: Path, tmp_path: Path, onnx_model: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_text("a file where the sub folder should go")
+    translator, _ = _translator(onnx_model[0])
+    summary = translate_folder(translator, photos, out, output_format="png")
+    failed = {f.path.relative_to(photos).as_posix() for f in summary.failed}
+    assert failed == {*BAD, "sub/b.png", "sub/odd.png"}
+    assert summary.done == 4
+    assert (out / "rotated.png").is_file()  # --format png converts
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_output_inside_the_input_folder_is_refused(photos: Path, onnx_model: tuple[Path, Path]) -> None:
+    weights, _ = onnx_model
+    for out in (photos, photos / "translated"):
+        result = CliRunner().invoke(
+            app, ["translate", str(photos), "--model", str(weights), "--out", str(out), "--no-progress"]
+        )
+        assert result.exit_code == 2
+        assert "is the input folder" in result.output and "or inside it" in result.output
+    assert not (photos / "translated").exists()
+
+
+def test_input_inside_output_is_refused_only_when_an_output_would_land_among_the_inputs(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    check_folders(data / "photos", data, [data / "a.png", data / "sub" / "b.png"])  # harmless
+    with pytest.raises(ValueError, match="would land inside the input folder"):
+        check_folders(data / "photos", data, [data / "a.png", data / "photos" / "a.png"])
+
+
+def test_onnx_model_through_the_cli(photos: Path, tmp_path: Path, onnx_model: tuple[Path, Path]) -> None:
+    _, onnx_path = onnx_model
+    out = tmp_path / "out"
+    args = ["translate", str(photos / "sub"), "--model", str(onnx_path), "--out", str(out), "--no-progress"]
+    result = CliRunner().invoke(app, [*args, "--format", "jpg", "--quality", "90"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["b.jpg", "odd.jpg"]
+    usage = CliRunner().invoke(app, [*args, "--precision", "bf16"])
+    assert usage.exit_code == 2 and "precision is set at export" in usage.output
