@@ -319,6 +319,11 @@ def info(
     try:
         if not model.is_file():
             raise ValueError(f"{model}: no such file")
+        if model.suffix not in (".onnx", ".safetensors"):
+            raise ValueError(
+                f"{model}: i2i info reads .onnx and .safetensors files "
+                "(for a reference .pth file, run `i2i import-reference` first)"
+            )
         if model.suffix == ".onnx":
             meta = read_onnx_info(model)
             rows = {
