@@ -236,6 +236,76 @@ def translate(
     raise typer.Exit(0 if summary.ok else 1)
 
 
+@app.command("eval")
+def eval_command(
+    model: Annotated[
+        Path, typer.Argument(help=".onnx file, .safetensors weights, checkpoint or run directory.")
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="Dataset root (default: the recipe's data.root; none for synthetic).")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Test split (default: the recipe's data.test_split).")
+    ] = None,
+    layout: Annotated[
+        str | None, typer.Option(help="aligned, paired, unaligned ... (default: the recipe's, or detected).")
+    ] = None,
+    direction: Annotated[str | None, typer.Option(help="Files with both generators: a2b or b2a.")] = None,
+    inception_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="pt_inception-2015-12-05-6726825d.pth (default: $I2I_INCEPTION_WEIGHTS, cache, download)."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 16,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, mps (tensorrt for ONNX).")] = "auto",
+    max_images: Annotated[
+        int | None, typer.Option(help="Use at most this many test images per side.")
+    ] = None,
+    fid_method: Annotated[
+        str, typer.Option(help="exact (fast) or sqrtm (pytorch-fid's steps, slow).")
+    ] = "exact",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Score MODEL on its test split: FID and KID against real targets, PSNR/SSIM/L1 when paired."""
+    import json
+
+    from i2i.metrics import InceptionWeightsError
+    from i2i.metrics.evaluate import evaluate, format_rows
+
+    try:
+        result = evaluate(
+            model,
+            data_root=data,
+            split=split,
+            layout=layout,
+            direction=direction,
+            inception_weights=inception_weights,
+            batch_size=batch_size,
+            device=device,
+            max_images=max_images,
+            fid_method=fid_method,
+        )
+    except InceptionWeightsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    except (ValueError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"i2i eval {model}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in format_rows(result):
+        table.add_row(name, value)
+    Console().print(table)
+
+
 @app.command()
 def export(
     source: Annotated[

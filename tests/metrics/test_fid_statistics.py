@@ -144,3 +144,27 @@ def test_distribution_scores_bundle_fid_and_kid() -> None:
     assert scores.fid == pytest.approx(fid_from_features(a, b))
     assert (scores.kid, scores.kid_std) == pytest.approx(kid_from_features(a, b))
     assert (scores.num_fake, scores.num_real) == (20, 25)
+
+
+@pytest.mark.parametrize(
+    ("n1", "n2", "d"), [(40, 50, 6), (5, 7, 20)]
+)  # N > D (eigh route), N < D (svd route)
+def test_exact_fid_equals_the_eigenvalue_formula(n1: int, n2: int, d: int) -> None:
+    a, b = _features(n1, d, seed=15), _features(n2, d, seed=16, shift=0.3) * 1.5
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(s1)
+    root1 = v @ np.diag(np.sqrt(np.clip(w, 0, None))) @ v.T
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)).sum()
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean
+    # the reference takes sqrt of rounding noise (~1e-15) in the zero eigenvalues of a rank-deficient
+    # product: ~1e-7 per eigenvalue, so 1e-5 absolute on a value of ~50
+    assert fid_from_features(a, b) == pytest.approx(expected, rel=1e-8, abs=1e-5)
+
+
+def test_exact_and_sqrtm_fid_agree_on_well_conditioned_sets() -> None:
+    a, b = _features(200, 10, seed=17), _features(150, 10, seed=18, shift=0.2)
+    assert fid_from_features(a, b, method="exact") == pytest.approx(
+        fid_from_features(a, b, method="sqrtm"), rel=1e-9
+    )
+    with pytest.raises(ValueError, match="'exact' or 'sqrtm'"):
+        fid_from_features(a, b, method="fast")

@@ -1,0 +1,484 @@
+"""Evaluate a translation model on a test split: FID / KID against real target images, and
+PSNR / SSIM / L1 against the paired targets when the layout is paired.
+
+The test images come from :func:`i2i.data.build_dataset` in eval mode (deterministic geometry, no
+flip) with the settings of the model's own recipe (layout, sizes, direction), overridable per call.
+Translations go through :class:`i2i.infer.Translator` (uint8 in, uint8 out), exactly what
+``i2i translate`` writes, so the numbers describe the images a user gets.
+
+FID / KID compare the set of translations of every test input with the set of every real
+target-domain test image (unpaired layouts: all of ``testB``). The FID of a few hundred images is
+biased upwards; KID (with its std over subsets) is the number to compare across set sizes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from numpy.typing import NDArray
+from torch import nn
+from torch.utils.data import Dataset
+
+from i2i.data import build_dataset, to_uint8
+from i2i.data.io import IMAGE_EXTENSIONS
+from i2i.export.metadata import ModelInfo
+from i2i.infer import TorchBackend, Translator
+from i2i.infer.backends import Backend, torch_device
+from i2i.metrics.fid import distribution_scores, extract_features
+from i2i.metrics.inception import RANDOM_WEIGHTS, FIDInceptionV3, load_fid_inception
+from i2i.metrics.paired import PairedAccumulator
+from i2i.weights import CHECKPOINTS_DIR, GeneratorSpec, write_text_atomic
+
+PAIRED_LAYOUTS = ("aligned", "paired", "synthetic_paired")
+HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
+EVAL_FILE = "eval.jsonl"
+BEST_POINTER = "best"
+BEST_RECORD = "best.json"
+
+Image = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class TestData:
+    """Where the test images come from and how they are prepared (``build_dataset`` arguments)."""
+
+    layout: str
+    root: str
+    split: str = "test"
+    direction: str = "a2b"
+    load_size: int = 256
+    crop_size: int = 256
+    preprocess: str = "none"
+    in_channels: int = 3
+    out_channels: int = 3
+    max_images: int | None = None
+    synthetic_size: int = 64
+    synthetic_count: int = 200
+
+    @property
+    def paired(self) -> bool:
+        return self.layout in PAIRED_LAYOUTS
+
+    @classmethod
+    def resolve(
+        cls,
+        recipe_yaml: str,
+        *,
+        direction: str,
+        root: str | Path | None = None,
+        split: str | None = None,
+        layout: str | None = None,
+        max_images: int | None = None,
+    ) -> TestData:
+        """Test data for a model: its recipe's ``data`` section, then the explicit arguments.
+
+        Without a recipe (an imported reference model) the layout is detected from ``root``
+        (``A``/``B`` folders: paired; ``testA``/``testB``: unaligned; a ``test`` folder: aligned) and
+        images keep their size (``preprocess="none"``).
+
+        Args:
+            recipe_yaml: The resolved recipe stored with the model ("" when unknown).
+            direction: The generator's data direction (its input is side ``a`` after applying it).
+        """
+        loaded = yaml.safe_load(recipe_yaml) if recipe_yaml.strip() else None
+        data: dict[str, Any] = dict(loaded.get("data") or {}) if isinstance(loaded, dict) else {}
+        split = split or str(data.get("test_split", "test"))
+        root_path = str(root) if root is not None else str(data.get("root", ""))
+        layout = layout or data.get("layout") or _detect_layout(Path(root_path), split)
+        if not layout.startswith("synthetic") and not root_path:
+            raise ValueError(f"no test data: the {layout!r} layout needs --data DIR")
+        keys = {f.name for f in dataclasses.fields(cls)} - {"layout", "root", "split", "direction"}
+        known = {k: v for k, v in data.items() if k in keys and v is not None}
+        if max_images is not None:
+            known["max_images"] = max_images
+        return cls(layout=layout, root=root_path, split=split, direction=direction, **known)
+
+    def dataset(self) -> Dataset[dict[str, object]]:
+        """The eval-mode dataset (deterministic resize / centre crop, never flipped)."""
+        return build_dataset(
+            self.layout,  # type: ignore[arg-type]
+            self.root,
+            self.split,
+            train=False,
+            direction=self.direction,  # type: ignore[arg-type]
+            load_size=self.load_size,
+            crop_size=self.crop_size,
+            preprocess=self.preprocess,  # type: ignore[arg-type]
+            flip=False,
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            max_images=self.max_images,
+            synthetic_size=self.synthetic_size,
+            synthetic_count=self.synthetic_count,
+        )
+
+
+def _detect_layout(root: Path, split: str) -> str:
+    if (root / split / "A").is_dir() or (root / "A").is_dir():
+        return "paired"
+    if (root / f"{split}A").is_dir() and (root / f"{split}B").is_dir():
+        return "unaligned"
+    if (root / split).is_dir() and any(
+        p.suffix.lower() in IMAGE_EXTENSIONS for p in (root / split).iterdir()
+    ):
+        return "aligned"
+    raise ValueError(
+        f"cannot tell the layout of {str(root)!r}: expected {split}/A + {split}/B (paired), "
+        f"{split}A + {split}B (unaligned) or {split}/ with A|B images (aligned); pass --layout"
+    )
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Scores of one model on one test split; ``psnr``/``ssim``/``l1`` are ``None`` when unpaired."""
+
+    model: str
+    layout: str
+    split: str
+    direction: str
+    inception: str
+    num_translated: int
+    num_real: int
+    fid: float
+    kid: float
+    kid_std: float
+    psnr: float | None = None
+    ssim: float | None = None
+    l1: float | None = None
+    samples: list[tuple[Image, Image, Image | None]] = field(default_factory=list, repr=False, compare=False)
+
+    def metrics(self) -> dict[str, float]:
+        """The numbers only: ``fid``, ``kid``, ``kid_std`` and, when paired, ``psnr``, ``ssim``, ``l1``."""
+        names = ("fid", "kid", "kid_std", "psnr", "ssim", "l1")
+        return {name: float(getattr(self, name)) for name in names if getattr(self, name) is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: everything but the sample images."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "samples"}
+
+
+def _test_items(dataset: Dataset[dict[str, object]]) -> Iterator[tuple[Image | None, Image | None]]:
+    """``(input, target)`` uint8 images; unpaired sets may run out of one side before the other."""
+    length = len(dataset)  # type: ignore[arg-type]
+    count_a = len(getattr(dataset, "paths_a", range(length)))
+    count_b = len(getattr(dataset, "paths_b", range(length)))
+    for index in range(length):  # unaligned: item i holds A[i % nA] and B[i % nB]; take each once
+        item = dataset[index]
+        a = to_uint8(item["a"]) if index < count_a else None  # type: ignore[arg-type]
+        b = to_uint8(item["b"]) if index < count_b else None  # type: ignore[arg-type]
+        yield a, b
+
+
+def evaluate_translator(
+    translator: Translator,
+    data: TestData,
+    inception: nn.Module,
+    *,
+    model_name: str = "",
+    inception_name: str = "",
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+    num_samples: int = 0,
+    fid_method: str = "exact",
+) -> EvalResult:
+    """Translate the test split with ``translator`` and score it (see the module doc).
+
+    Args:
+        translator: Any translator (ONNX or PyTorch).
+        data: The test images.
+        inception: The FID feature network (:func:`~i2i.metrics.inception.load_fid_inception`).
+        batch_size: Images per translation batch and per Inception batch.
+        device: Where the Inception network runs.
+        num_samples: Keep this many ``(input, output, target)`` triples in ``EvalResult.samples``.
+        fid_method: ``"exact"`` or ``"sqrtm"`` (pytorch-fid's steps); see
+            :func:`~i2i.metrics.fid.fid_from_features`.
+    """
+    inputs: list[Image] = []
+    targets: list[Image | None] = []
+    fake_features: list[NDArray[np.float64]] = []
+    real_features: list[NDArray[np.float64]] = []
+    real_batch: list[Image] = []
+    paired = PairedAccumulator(value_range=(0.0, 1.0)) if data.paired else None
+    samples: list[tuple[Image, Image, Image | None]] = []
+
+    def flush_inputs() -> None:
+        outputs = translator.translate_batch(inputs)
+        fake_features.append(extract_features(inception, outputs, batch_size=batch_size, device=device))
+        if paired is not None:
+            paired.update(np.stack(outputs), np.stack([t for t in targets if t is not None]))
+        for source, output, target in zip(inputs, outputs, targets, strict=True):
+            if len(samples) < num_samples:
+                samples.append((source, output, target))
+        inputs.clear()
+        targets.clear()
+
+    for source, target in _test_items(data.dataset()):
+        if target is not None:
+            real_batch.append(target)
+            if len(real_batch) == batch_size:
+                real_features.append(
+                    extract_features(inception, real_batch, batch_size=batch_size, device=device)
+                )
+                real_batch.clear()
+        if source is None:
+            continue
+        if inputs and (len(inputs) == batch_size or inputs[0].shape != source.shape):
+            flush_inputs()
+        inputs.append(source)
+        targets.append(target if data.paired else None)
+    if inputs:
+        flush_inputs()
+    if real_batch:
+        real_features.append(extract_features(inception, real_batch, batch_size=batch_size, device=device))
+    fake, real = np.concatenate(fake_features), np.concatenate(real_features)
+    scores = distribution_scores(fake, real, fid_method=fid_method)
+    pair_scores = paired.compute() if paired is not None else None
+    return EvalResult(
+        model=model_name,
+        layout=data.layout,
+        split=data.split,
+        direction=data.direction,
+        inception=inception_name,
+        num_translated=scores.num_fake,
+        num_real=scores.num_real,
+        fid=scores.fid,
+        kid=scores.kid,
+        kid_std=scores.kid_std,
+        psnr=pair_scores.psnr if pair_scores else None,
+        ssim=pair_scores.ssim if pair_scores else None,
+        l1=pair_scores.l1 if pair_scores else None,
+        samples=samples,
+    )
+
+
+def _inception(weights: str | Path | FIDInceptionV3 | None, device: torch.device) -> tuple[nn.Module, str]:
+    if isinstance(weights, FIDInceptionV3):
+        return weights.to(device), "FID Inception (given)"
+    net = load_fid_inception(weights, device=device)
+    name = (
+        "RANDOM WEIGHTS (test only: the numbers mean nothing)"
+        if weights == RANDOM_WEIGHTS
+        else "FID Inception pt_inception-2015-12-05 (pytorch-fid, bilinear resize)"
+    )
+    return net, name
+
+
+def _metrics_device(device: str) -> torch.device:
+    return torch_device(device if device in ("auto", "cpu", "cuda", "mps") else "auto")
+
+
+def evaluate(
+    model: str | os.PathLike[str] | Backend,
+    *,
+    data_root: str | Path | None = None,
+    split: str | None = None,
+    layout: str | None = None,
+    direction: str | None = None,
+    inception_weights: str | Path | FIDInceptionV3 | None = None,
+    batch_size: int = 16,
+    device: str = "auto",
+    max_images: int | None = None,
+    num_samples: int = 0,
+    fid_method: str = "exact",
+) -> EvalResult:
+    """Evaluate ``model`` (``.onnx``, ``.safetensors``, checkpoint or run directory) on its test split.
+
+    Args:
+        model: What :class:`~i2i.infer.Translator` accepts.
+        data_root: Dataset root; default: the recipe's ``data.root`` (synthetic layouts need none).
+        split: Default: the recipe's ``data.test_split`` (``"test"``).
+        layout: Default: the recipe's; detected from ``data_root`` without a recipe.
+        direction: Which generator of a two-generator file (``a2b`` / ``b2a``).
+        inception_weights: A weights file, ``None`` (env / cache / download), a loaded network, or
+            ``"random"`` (tests only: meaningless numbers).
+        batch_size: Images per batch.
+        device: ``auto``, ``cpu``, ``cuda``, ``mps`` (``tensorrt`` for ONNX models; Inception then
+            runs on ``auto``).
+        max_images: Use at most this many test images per side.
+        num_samples: Keep this many ``(input, output, target)`` triples for a gallery.
+        fid_method: ``"exact"`` (default) or ``"sqrtm"`` (pytorch-fid's steps, a minute on CPU).
+
+    Raises:
+        i2i.metrics.InceptionWeightsError: The Inception weights are not available (says what to do).
+        ValueError: Unusable model or data options.
+    """
+    metrics_device = _metrics_device(device)
+    net, inception_name = _inception(inception_weights, metrics_device)  # fail early, before translating
+    translator = Translator(model, device=device, batch_size=batch_size, direction=direction)
+    info = translator.info
+    data = TestData.resolve(
+        info.recipe,
+        direction=info.direction,
+        root=data_root,
+        split=split,
+        layout=layout,
+        max_images=max_images,
+    )
+    name = model.name if isinstance(model, Backend) else str(model)
+    return evaluate_translator(
+        translator,
+        data,
+        net,
+        model_name=name,
+        inception_name=inception_name,
+        batch_size=batch_size,
+        device=metrics_device,
+        num_samples=num_samples,
+        fid_method=fid_method,
+    )
+
+
+def evaluate_generator(
+    generator: nn.Module,
+    spec: GeneratorSpec,
+    *,
+    inception: str | Path | FIDInceptionV3 | None = None,
+    data_root: str | Path | None = None,
+    split: str | None = None,
+    max_images: int | None = None,
+    batch_size: int = 16,
+    device: str = "auto",
+    num_samples: int = 0,
+) -> EvalResult:
+    """Evaluate an in-memory generator (during training); its train/eval mode is restored after.
+
+    The test data follow ``spec.recipe`` and ``spec.direction``, as for a saved model.
+    """
+    was_training = generator.training
+    metrics_device = _metrics_device(device)
+    net, inception_name = _inception(inception, metrics_device)
+    info = ModelInfo.from_spec(spec, int(getattr(generator, "size_multiple", 1)))
+    try:
+        backend = TorchBackend(generator, info, device=device, channels_last=False)
+        data = TestData.resolve(
+            spec.recipe, direction=spec.direction, root=data_root, split=split, max_images=max_images
+        )
+        return evaluate_translator(
+            Translator(backend, batch_size=batch_size),
+            data,
+            net,
+            model_name=f"{spec.arch} ({spec.direction})",
+            inception_name=inception_name,
+            batch_size=batch_size,
+            device=metrics_device,
+            num_samples=num_samples,
+        )
+    finally:
+        generator.train(was_training)
+
+
+def is_better(metric: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` beats ``best`` for ``metric`` (lower FID/KID/L1, higher PSNR/SSIM)."""
+    if metric not in HIGHER_IS_BETTER:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(HIGHER_IS_BETTER)}")
+    if best is None or not math.isfinite(best):
+        return math.isfinite(value)
+    return value > best if HIGHER_IS_BETTER[metric] else value < best
+
+
+def best_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
+    """The best-checkpoint record of a run (``checkpoints/best.json``), or ``None``."""
+    path = Path(run_dir) / CHECKPOINTS_DIR / BEST_RECORD
+    if not path.is_file():
+        return None
+    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return record
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    generator: nn.Module,
+    spec: GeneratorSpec,
+    *,
+    step: int,
+    checkpoint: str | None = None,
+    metric: str = "fid",
+    inception: str | Path | FIDInceptionV3 | None = None,
+    data_root: str | Path | None = None,
+    max_images: int | None = None,
+    batch_size: int = 16,
+    device: str = "auto",
+) -> tuple[EvalResult, bool]:
+    """The training hook: evaluate, append to ``RUN/eval.jsonl``, and track the best checkpoint.
+
+    When ``checkpoint`` (a directory name under ``RUN/checkpoints``, e.g. ``step_00001000``) is
+    given and ``metric`` improves on ``RUN/checkpoints/best.json``, the record and the text pointer
+    ``RUN/checkpoints/best`` (like ``last``) are rewritten atomically.
+
+    Returns:
+        ``(result, is_new_best)``.
+    """
+    if metric not in HIGHER_IS_BETTER:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(HIGHER_IS_BETTER)}")
+    run_dir = Path(run_dir)
+    result = evaluate_generator(
+        generator,
+        spec,
+        inception=inception,
+        data_root=data_root,
+        max_images=max_images,
+        batch_size=batch_size,
+        device=device,
+    )
+    values = result.metrics()
+    if metric not in values:
+        raise ValueError(f"metric {metric!r} needs a paired test set; this run's layout is {result.layout!r}")
+    record = {"step": step, "checkpoint": checkpoint, "direction": result.direction, **values}
+    record["num_images"] = result.num_translated
+    with (run_dir / EVAL_FILE).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+    previous = best_checkpoint(run_dir)
+    improved = checkpoint is not None and is_better(
+        metric,
+        values[metric],
+        previous.get("value") if previous and previous.get("metric") == metric else None,
+    )
+    if improved:
+        checkpoints = run_dir / CHECKPOINTS_DIR
+        best = {"metric": metric, "value": values[metric], "step": step, "checkpoint": checkpoint}
+        write_text_atomic(checkpoints / BEST_RECORD, json.dumps(best, indent=2) + "\n")
+        write_text_atomic(checkpoints / BEST_POINTER, f"{checkpoint}\n")
+    return result, improved
+
+
+def read_eval_records(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The records of ``RUN/eval.jsonl``, one per step (a step evaluated twice, after a resume, keeps the last)."""
+    path = Path(run_dir) / EVAL_FILE
+    if not path.is_file():
+        return []
+    by_step: dict[int, dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step[int(record["step"])] = record
+    return [by_step[step] for step in sorted(by_step)]
+
+
+def format_rows(result: EvalResult) -> Sequence[tuple[str, str]]:
+    """``(name, value)`` rows for a table: KID with its std, paired metrics when present."""
+    rows = [
+        ("FID", f"{result.fid:.2f}"),
+        ("KID (x1000)", f"{result.kid * 1000:.2f} ± {result.kid_std * 1000:.2f}"),
+    ]
+    if result.psnr is not None and result.ssim is not None and result.l1 is not None:
+        rows += [
+            ("PSNR (dB)", f"{result.psnr:.2f}"),
+            ("SSIM", f"{result.ssim:.4f}"),
+            ("L1", f"{result.l1:.4f}"),
+        ]
+    rows += [
+        ("images", f"{result.num_translated} translated, {result.num_real} real"),
+        ("data", f"{result.layout}, split {result.split}, {result.direction}"),
+        ("inception", result.inception),
+    ]
+    return rows

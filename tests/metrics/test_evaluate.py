@@ -1,0 +1,196 @@
+"""``evaluate`` / ``i2i eval`` on tiny synthetic setups, with a random-weight Inception (meaningless
+numbers, but the wiring -- which images are compared with which -- is checked exactly)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from i2i.cli import app
+from i2i.data import write_image
+from i2i.metrics import evaluate as evaluate_module
+from i2i.metrics.evaluate import (
+    EvalResult,
+    best_checkpoint,
+    evaluate,
+    evaluate_generator,
+    evaluate_run,
+    format_rows,
+    is_better,
+    read_eval_records,
+)
+from i2i.metrics.fid import extract_features, fid_from_features
+from i2i.metrics.inception import FIDInceptionV3, load_fid_inception
+from i2i.metrics.paired import psnr
+from i2i.nn import create_generator
+from i2i.weights import GeneratorSpec, save_weights
+
+GENERATOR_KWARGS = {"base_channels": 4}
+
+
+@pytest.fixture(scope="module")
+def inception() -> FIDInceptionV3:
+    return load_fid_inception("random")
+
+
+def _recipe(**data: Any) -> str:
+    return yaml.safe_dump({"method": "pix2pix", "data": {"root": "", **data}})
+
+
+def _spec(recipe: str, direction: str = "a2b") -> GeneratorSpec:
+    return GeneratorSpec(
+        arch="resnet_6blocks", kwargs=GENERATOR_KWARGS, method="pix2pix", direction=direction, recipe=recipe
+    )
+
+
+def _save_model(path: Path, recipe: str) -> Path:
+    generator = create_generator("resnet_6blocks", **GENERATOR_KWARGS)
+    save_weights(path, generator.state_dict(), [_spec(recipe)])
+    return path
+
+
+SYNTHETIC = {
+    "layout": "synthetic_paired",
+    "synthetic_size": 32,
+    "synthetic_count": 3,
+    "load_size": 32,
+    "crop_size": 32,
+    "preprocess": "none",
+}
+
+
+def _images(folder: Path, count: int, size: tuple[int, int], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        write_image(folder / f"{i:02d}.png", rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+
+
+@pytest.mark.slow  # six 299x299 Inception passes
+def test_paired_scores_compare_each_output_with_its_target(tmp_path: Path, inception: FIDInceptionV3) -> None:
+    model = _save_model(tmp_path / "m.safetensors", _recipe(**SYNTHETIC))
+    result = evaluate(model, inception_weights=inception, device="cpu", num_samples=10)
+    assert (result.layout, result.split, result.num_translated, result.num_real) == (
+        "synthetic_paired",
+        "test",
+        3,
+        3,
+    )
+    assert len(result.samples) == 3
+    inputs, outputs, targets = (np.stack(column) for column in zip(*result.samples, strict=True))  # type: ignore[arg-type]
+    assert inputs.shape == outputs.shape == targets.shape == (3, 32, 32, 3) and outputs.dtype == np.uint8
+    assert result.psnr == pytest.approx(psnr(outputs, targets).mean().item(), rel=1e-5)
+    assert result.l1 == pytest.approx(np.abs(outputs / 255 - targets / 255).mean(), rel=1e-5)
+    fid = fid_from_features(extract_features(inception, outputs), extract_features(inception, targets))
+    assert result.fid == pytest.approx(fid, rel=1e-6)
+    assert result.kid_std >= 0 and {"fid", "kid", "kid_std", "psnr", "ssim", "l1"} == set(result.metrics())
+
+
+@pytest.mark.slow  # five Inception passes
+def test_unaligned_folders_compare_all_translations_with_all_targets(
+    tmp_path: Path, inception: FIDInceptionV3
+) -> None:
+    root = tmp_path / "data"
+    _images(root / "testA", 2, (24, 24), seed=1)
+    _images(root / "testB", 3, (24, 24), seed=2)
+    model = _save_model(tmp_path / "m.safetensors", _recipe(layout="unaligned", preprocess="none"))
+    result = evaluate(model, data_root=root, inception_weights=inception, device="cpu", batch_size=2)
+    assert (result.layout, result.num_translated, result.num_real) == ("unaligned", 2, 3)
+    assert result.psnr is None and result.ssim is None and set(result.metrics()) == {"fid", "kid", "kid_std"}
+    assert not any("PSNR" in name for name, _ in format_rows(result))
+
+
+def test_layout_is_detected_without_a_recipe(tmp_path: Path, inception: FIDInceptionV3) -> None:
+    root = tmp_path / "facades"
+    _images(root / "val", 2, (16, 32), seed=3)  # A | B side by side: 16x16 halves
+    model = _save_model(tmp_path / "m.safetensors", "")
+    result = evaluate(model, data_root=root, split="val", inception_weights=inception, device="cpu")
+    assert (result.layout, result.split, result.num_translated) == ("aligned", "val", 2)
+    assert result.psnr is not None
+    with pytest.raises(ValueError, match="cannot tell the layout"):
+        evaluate(model, data_root=tmp_path / "nothing", inception_weights=inception, device="cpu")
+
+
+def test_generator_mode_is_restored_and_result_is_reported(tmp_path: Path, inception: FIDInceptionV3) -> None:
+    generator = create_generator("resnet_6blocks", **GENERATOR_KWARGS).train()
+    result = evaluate_generator(
+        generator, _spec(_recipe(**{**SYNTHETIC, "synthetic_count": 2})), inception=inception, device="cpu"
+    )
+    assert generator.training and result.num_translated == 2 and result.psnr is not None
+
+
+def test_is_better_knows_each_metric_direction() -> None:
+    assert is_better("fid", 10.0, 12.0) and not is_better("fid", 12.0, 10.0)
+    assert is_better("psnr", 25.0, 20.0) and not is_better("ssim", 0.5, 0.6)
+    assert is_better("kid", 0.1, None) and not is_better("l1", float("nan"), None)
+    with pytest.raises(ValueError, match="unknown metric"):
+        is_better("lpips", 0.1, 0.2)
+
+
+def _canned(fid: float) -> EvalResult:
+    return EvalResult(
+        "m", "synthetic_paired", "test", "a2b", "random", 3, 3, fid, 0.01, 0.001, 20.0, 0.5, 0.1
+    )
+
+
+def test_evaluate_run_logs_every_evaluation_and_keeps_the_best(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fids = iter([30.0, 20.0, 25.0, 19.0])
+    monkeypatch.setattr(evaluate_module, "evaluate_generator", lambda *args, **kwargs: _canned(next(fids)))
+    generator, spec = torch.nn.Identity(), _spec("")
+    bests = [
+        evaluate_run(tmp_path, generator, spec, step=step, checkpoint=f"step_{step:08d}")[1]
+        for step in (100, 200, 300)
+    ]
+    assert bests == [True, True, False]
+    assert best_checkpoint(tmp_path) == {
+        "metric": "fid",
+        "value": 20.0,
+        "step": 200,
+        "checkpoint": "step_00000200",
+    }
+    assert (tmp_path / "checkpoints" / "best").read_text() == "step_00000200\n"
+    evaluate_run(
+        tmp_path, generator, spec, step=300, checkpoint="step_00000300"
+    )  # a resumed run repeats step 300
+    records = read_eval_records(tmp_path)
+    assert [(r["step"], r["fid"]) for r in records] == [(100, 30.0), (200, 20.0), (300, 19.0)]
+    assert best_checkpoint(tmp_path)["checkpoint"] == "step_00000300"  # type: ignore[index]
+    with pytest.raises(ValueError, match="unknown metric"):
+        evaluate_run(tmp_path, generator, spec, step=400, metric="lpips")
+
+
+@pytest.mark.slow  # two CLI runs of four Inception passes
+def test_cli_prints_json_and_a_table(
+    tmp_path: Path, inception: FIDInceptionV3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        evaluate_module, "load_fid_inception", lambda weights, device: inception
+    )  # no rebuild
+    model = _save_model(tmp_path / "m.safetensors", _recipe(**{**SYNTHETIC, "synthetic_count": 2}))
+    args = ["eval", str(model), "--inception-weights", "random", "--device", "cpu"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["num_translated"] == 2 and payload["inception"].startswith("RANDOM WEIGHTS")
+    assert {"fid", "kid", "kid_std", "psnr", "ssim", "l1"} <= payload.keys()
+    table = CliRunner().invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "FID" in table.output and "KID" in table.output and "±" in table.output and "PSNR" in table.output
+
+
+def test_cli_missing_weights_exits_2_with_instructions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _save_model(tmp_path / "m.safetensors", _recipe(**SYNTHETIC))
+    monkeypatch.setenv("I2I_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    result = CliRunner().invoke(app, ["eval", str(model), "--device", "cpu"])
+    assert result.exit_code == 2
+    assert "pt_inception-2015-12-05-6726825d.pth" in result.output and "--inception-weights" in result.output
