@@ -25,7 +25,14 @@ _PUBLIC = {
     "load_generator": "i2i.weights",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = [
+    "Translator",
+    "__version__",
+    "create_discriminator",
+    "create_generator",
+    "load_generator",
+    "load_recipe",
+]
 
 if TYPE_CHECKING:
     from i2i.config import load_recipe

@@ -39,10 +39,14 @@ def models() -> None:
     from i2i.losses import GAN_MODES
     from i2i.nn import DISCRIMINATORS, GENERATORS
 
-    registries = {"generators": GENERATORS, "discriminators": DISCRIMINATORS, "GAN objectives": GAN_MODES}
-    for title, registry in registries.items():
+    listing = {
+        "generators": GENERATORS.describe(),
+        "discriminators": DISCRIMINATORS.describe(),
+        "GAN objectives": GAN_MODES.describe(),
+    }
+    for title, entries in listing.items():
         typer.echo(f"{title}:")
-        for name, summary in registry.describe().items():
+        for name, summary in entries.items():
             typer.echo(f"  {name:<16} {summary}")
 
 
