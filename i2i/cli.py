@@ -311,6 +311,23 @@ def eval_command(
 
 
 @app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by i2i train.")],
+    samples: Annotated[int, typer.Option(help="Test translations in the gallery.")] = 8,
+    device: Annotated[str, typer.Option(help="Where the gallery's translations run.")] = "cpu",
+) -> None:
+    """Write RUN_DIR/report.html: recipe, loss and metric curves, checkpoints and test translations."""
+    from i2i.metrics.report import write_report
+
+    try:
+        path = write_report(run_dir, num_samples=samples, device=device)
+    except (ValueError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
 def export(
     source: Annotated[
         Path,
