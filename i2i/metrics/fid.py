@@ -191,8 +191,15 @@ class DistributionScores:
 def distribution_scores(
     fake_features: Array, real_features: Array, *, fid_method: str = "exact"
 ) -> DistributionScores:
-    """FID (see :func:`fid_from_features` for ``fid_method``) and KID (mean, std) between feature sets."""
-    kid, kid_std = kid_from_features(fake_features, real_features)
+    """FID (see :func:`fid_from_features` for ``fid_method``) and KID (mean, std) between feature sets.
+
+    KID subsets hold ``min(1000, n // 2)`` images (``n`` the smaller set): with subsets of all ``n``
+    images, as ``min(1000, n)`` gives for test sets under 1000 images, every subset is the whole set
+    and the std is 0, which says nothing. The estimator is unbiased at any subset size, so the mean
+    does not depend on this choice; the std describes subsets of half the set.
+    """
+    size = min(KID_SUBSET_SIZE, max(2, min(len(fake_features), len(real_features)) // 2))
+    kid, kid_std = kid_from_features(fake_features, real_features, subset_size=size)
     return DistributionScores(
         fid=fid_from_features(fake_features, real_features, method=fid_method),
         kid=kid,

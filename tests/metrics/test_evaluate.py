@@ -106,6 +106,7 @@ def test_unaligned_folders_compare_all_translations_with_all_targets(
     assert not any("PSNR" in name for name, _ in format_rows(result))
 
 
+@pytest.mark.slow  # four Inception passes
 def test_layout_is_detected_without_a_recipe(tmp_path: Path, inception: FIDInceptionV3) -> None:
     root = tmp_path / "facades"
     _images(root / "val", 2, (16, 32), seed=3)  # A | B side by side: 16x16 halves
@@ -117,6 +118,7 @@ def test_layout_is_detected_without_a_recipe(tmp_path: Path, inception: FIDIncep
         evaluate(model, data_root=tmp_path / "nothing", inception_weights=inception, device="cpu")
 
 
+@pytest.mark.slow  # four Inception passes
 def test_generator_mode_is_restored_and_result_is_reported(tmp_path: Path, inception: FIDInceptionV3) -> None:
     generator = create_generator("resnet_6blocks", **GENERATOR_KWARGS).train()
     result = evaluate_generator(
