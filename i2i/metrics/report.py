@@ -161,7 +161,7 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
         num_samples: Test translations in the gallery (0: none).
         device: Where the gallery's translations run.
     """
-    from i2i.metrics.evaluate import HIGHER_IS_BETTER, best_checkpoint
+    from i2i.metrics.evaluate import HIGHER_IS_BETTER, best_checkpoint, read_eval_records
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -185,7 +185,7 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
         }
         write_image(out_dir / "losses.png", line_plot(series, title="training losses"))
         plots.append((f"{REPORT_DIR}/losses.png", "losses (mean over each log interval)"))
-    evals = read_jsonl(run_dir / "eval.jsonl")
+    evals = read_eval_records(run_dir)  # one record per step, also after a resume
     for metric in HIGHER_IS_BETTER:
         points = [(r["step"], r[metric]) for r in evals if isinstance(r.get(metric), (int, float))]
         if points:
