@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from i2i.config import Recipe
+from i2i.data import write_synthetic_folder
+from i2i.methods import Batch, Pix2Pix, StepOutput
+from i2i.train import NonFiniteLossError, RunDirError, train
+from i2i.weights import load_generator, read_generator_specs
+
+TinyRecipe = Callable[..., Recipe]
+
+
+def _weights(checkpoint: Path | None) -> dict[str, torch.Tensor]:
+    assert checkpoint is not None
+    return load_file(str(checkpoint / "weights.safetensors"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("demo_pix2pix", ["model.generator.dropout=0.5"]),  # dropout draws from the global torch RNG
+        ("demo_cyclegan", ["model.pool_size=3"]),  # a pool that fills and then swaps
+    ],
+)
+def test_resume_equals_an_uninterrupted_run(
+    tiny_recipe: TinyRecipe, tmp_path: Path, name: str, extra: list[str]
+) -> None:
+    # 4 steps per epoch: stopping at step 3 leaves the run mid-epoch, and 7 steps cross an epoch end
+    # (scheduler step, next permutation), so the resume restores the position inside an epoch.
+    whole = train(tiny_recipe(name, *extra, "train.max_steps=7"), tmp_path / "whole", progress=False)
+    first = train(tiny_recipe(name, *extra, "train.max_steps=3"), tmp_path / "split", progress=False)
+    second = train(tiny_recipe(name, *extra, "train.max_steps=7"), tmp_path / "split", progress=False)
+    assert (first.step, second.step, whole.step) == (3, 7, 7)
+    assert second.resumed_from == first.checkpoint
+    expected, actual = _weights(whole.checkpoint), _weights(second.checkpoint)
+    assert expected.keys() == actual.keys()
+    # Bit-identical on the CPU: the same ops on the same inputs in the same order.
+    different = [key for key in expected if not torch.equal(expected[key], actual[key])]
+    assert different == []
+    assert second.losses == whole.losses
+
+
+def test_run_directory_layout_and_checkpoint_contents(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
+    result = train(tiny_recipe("demo_cyclegan", "train.max_steps=5"), tmp_path, progress=False)
+    assert (tmp_path / "recipe.yaml").read_text().startswith("method: cyclegan")
+    assert (tmp_path / "checkpoints" / "last").read_text().strip() == "step_00000005"
+    # checkpoints at 2, 4 (every 2), 4 (epoch end) and 5 (the end); keep_checkpoints=3 keeps them all
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == [
+        "step_00000002",
+        "step_00000004",
+        "step_00000005",
+    ]
+    assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == [
+        "step_00000003.png",
+        "step_00000005.png",
+    ]
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3, 4, 5]
+    assert lines[3]["epoch"] == 1 and lines[4]["lr/g"] == pytest.approx(2e-4 * 0.5)  # decay epoch of 1
+    assert any((tmp_path / "tensorboard").iterdir())
+
+    state = torch.load(result.checkpoint / "state.pt", weights_only=True)  # type: ignore[operator]
+    assert (state["step"], state["epoch"], state["position"]) == (5, 1, 1)
+    assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
+    assert set(state["method"]) == {"fake_a_pool", "fake_b_pool"}
+    specs = read_generator_specs(result.checkpoint / "weights.safetensors")  # type: ignore[operator]
+    assert [(s.key_prefix, s.direction, s.method, s.crop_size) for s in specs] == [
+        ("g_ab.", "a2b", "cyclegan", 32),
+        ("g_ba.", "b2a", "cyclegan", 32),
+    ]
+    generator, spec = load_generator(tmp_path, direction="b2a")
+    assert spec.arch == "resnet_6blocks" and "method: cyclegan" in spec.recipe
+    assert generator(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_keep_checkpoints_prunes_old_ones(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
+    recipe = tiny_recipe(
+        "demo_pix2pix", "train.max_steps=6", "train.checkpoint_every=1", "train.keep_checkpoints=2"
+    )
+    train(recipe, tmp_path, progress=False)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == [
+        "step_00000005",
+        "step_00000006",
+    ]
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    tiny_recipe: TinyRecipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Pix2Pix.training_step
+    calls = []
+
+    def poisoned(self: Pix2Pix, batch: Batch) -> StepOutput:
+        output = original(self, batch)
+        calls.append(1)
+        if len(calls) == 3:
+            output.losses["g/l1"] = torch.tensor(float("nan"))
+        return output
+
+    monkeypatch.setattr(Pix2Pix, "training_step", poisoned)
+    with pytest.raises(NonFiniteLossError, match=r"loss 'g/l1' is nan at step 3 .*step_00000002"):
+        train(tiny_recipe("demo_pix2pix"), tmp_path, progress=False)
+    assert (tmp_path / "checkpoints" / "last").read_text().strip() == "step_00000002"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == ["step_00000002"]
+
+
+def test_ctrl_c_finishes_the_step_saves_and_resumes(
+    tiny_recipe: TinyRecipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Pix2Pix.training_step
+    calls = []
+
+    def interrupted(self: Pix2Pix, batch: Batch) -> StepOutput:
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)  # arrives mid-step, as a real Ctrl-C would
+        return original(self, batch)
+
+    monkeypatch.setattr(Pix2Pix, "training_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_recipe("demo_pix2pix", "train.checkpoint_every=100"), tmp_path, progress=False)
+    assert (tmp_path / "checkpoints" / "last").read_text().strip() == "step_00000003"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    result = train(
+        tiny_recipe("demo_pix2pix", "train.checkpoint_every=100", "train.max_steps=4"),
+        tmp_path,
+        progress=False,
+    )
+    assert result.step == 4 and result.resumed_from == tmp_path / "checkpoints" / "step_00000003"
+
+
+def test_a_different_recipe_is_refused_unless_forced(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
+    train(tiny_recipe("demo_pix2pix", "train.max_steps=1"), tmp_path, progress=False)
+    with pytest.raises(RunDirError, match=r"differs in train\.lr.*--force"):
+        train(tiny_recipe("demo_pix2pix", "train.max_steps=2", "train.lr=1e-3"), tmp_path, progress=False)
+    with pytest.raises(RunDirError, match="--no-resume"):
+        train(tiny_recipe("demo_pix2pix", "train.max_steps=2"), tmp_path, resume=False, progress=False)
+    # run-control fields may change; --force resumes with the new recipe
+    forced = train(
+        tiny_recipe("demo_pix2pix", "train.max_steps=2", "train.lr=1e-3"),
+        tmp_path,
+        force=True,
+        progress=False,
+    )
+    assert forced.step == 2 and "lr: 0.001" in (tmp_path / "recipe.yaml").read_text()
+    fresh = train(
+        tiny_recipe("demo_pix2pix", "train.max_steps=1"), tmp_path, resume=False, force=True, progress=False
+    )
+    assert fresh.resumed_from is None and fresh.step == 1
+
+
+def test_a_corrupt_image_is_skipped_and_reported(
+    tiny_recipe: TinyRecipe, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = write_synthetic_folder(tmp_path / "data", "paired", count=4, size=32, splits=("train",))
+    (root / "train" / "0002.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    recipe = tiny_recipe(
+        "demo_pix2pix", "data.layout=aligned", f"data.root={root}", "data.num_workers=0", "train.max_steps=2"
+    )
+    with caplog.at_level(logging.WARNING, logger="i2i.data"):
+        result = train(recipe, tmp_path / "run", progress=False)
+    assert result.step == 2 and all(math.isfinite(v) for v in result.losses.values())
+    assert any("0002.png" in record.getMessage() for record in caplog.records)
