@@ -62,6 +62,7 @@ def _translator(weights: Path, batch_size: int = 2) -> tuple[Translator, Countin
     return Translator(backend, batch_size=batch_size), backend
 
 
+@pytest.mark.slow  # ~1 s alone; up to 6 s when other processes' OpenMP threads share the 2 cores
 def test_folder_translation_reports_bad_files_and_keeps_the_rest(
     photos: Path, tmp_path: Path, onnx_model: tuple[Path, Path]
 ) -> None:
