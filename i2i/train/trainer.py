@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import random
 import shutil
 import signal
@@ -303,7 +304,8 @@ class _Run:
         set_epoch = getattr(self.dataset, "set_epoch", None)
         if set_epoch is not None:
             set_epoch(self.epoch)
-        workers = self.recipe.data.num_workers
+        # More workers than CPUs only compete with the training step; results do not depend on it.
+        workers = min(self.recipe.data.num_workers, _available_cpus())
         loader = DataLoader(
             self.dataset,
             batch_sampler=batches,
@@ -405,6 +407,11 @@ def _build_dataset(recipe: Recipe, *, train: bool) -> Dataset[dict[str, object]]
         synthetic_count=d.synthetic_count,
         seed=recipe.train.seed,
     )
+
+
+def _available_cpus() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _seed_everything(seed: int) -> None:
