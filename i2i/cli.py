@@ -106,7 +106,10 @@ def train(
     except KeyboardInterrupt:
         typer.echo(f"interrupted; checkpoint saved in {run_dir}; run the same command to resume", err=True)
         raise typer.Exit(130) from None
-    typer.echo(f"trained {result.step} steps ({result.epoch} epochs) in {result.seconds:.0f} s")
+    typer.echo(
+        f"trained {result.step} steps ({result.epoch} epochs) in {result.seconds:.0f} s "
+        f"({result.seconds_per_step:.3g} s/step)"
+    )
     typer.echo(f"checkpoint:  {result.checkpoint}")
     typer.echo(f"samples:     {result.sample_grid}")
 
