@@ -25,6 +25,10 @@ Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
 Schedule = Literal["linear", "step", "cosine", "constant"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
+Auto = Literal["auto"]  # resolved per device by i2i.train.accelerate.resolve_fast_paths
+AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
+CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+AugmentOn = Literal["cpu", "device"]
 
 PAIRED_LAYOUTS: tuple[str, ...] = ("aligned", "paired", "synthetic_paired")
 _CROPPING: tuple[str, ...] = ("resize_and_crop", "scale_width_and_crop")  # random crop after a resize
@@ -52,6 +56,22 @@ class DataConfig(_Strict):
     synthetic_size: int = Field(default=64, ge=8)
     synthetic_count: int = Field(default=200, ge=1)
     test_split: str = "test"
+    # "device": the data workers only decode and resize; random crop, flip and colour jitter run on
+    # whole batches on the training device (i2i.data.gpu_transforms)
+    augment_on: AugmentOn = "cpu"
+    color_jitter: float = Field(default=0.0, ge=0.0, le=1.0)  # brightness/contrast/saturation +-x, hue +-x/2
+
+    @model_validator(mode="after")
+    def _device_augmentation(self) -> DataConfig:
+        if self.augment_on == "device" and self.preprocess not in ("resize_and_crop", "none"):
+            raise ValueError(
+                f"augment_on: 'device' supports preprocess resize_and_crop or none, got {self.preprocess!r}"
+            )
+        if self.color_jitter > 0 and self.augment_on != "device":
+            raise ValueError(
+                "color_jitter: colour jitter runs on the device only; set data.augment_on: device"
+            )
+        return self
 
 
 def _check_registered(registry_name: str, name: str) -> str:
@@ -166,6 +186,17 @@ class TrainConfig(_Strict):
     seed: int = 0
     device: Device = "auto"
     precision: Precision = "fp32"
+    # Fast paths (README "Training speed"): "auto" resolves per device; none of them changes what is
+    # learned beyond float rounding, so they may change when a run is resumed.
+    channels_last: bool | Auto = "auto"  # NHWC networks and inputs; auto: on for CUDA
+    compile: bool | Auto = "auto"  # torch.compile of every network; auto: on for CUDA
+    compile_mode: CompileMode = "default"
+    compile_backend: str = "inductor"  # a torch.compile backend ("aot_eager" compiles fast, for debugging)
+    adam: AdamImpl = "auto"  # Adam kernel; auto: fused on CUDA, foreach elsewhere
+    cudnn_benchmark: bool | Auto = "auto"  # cuDNN autotuning (fixed crop sizes); auto: on for CUDA
+    pin_memory: bool | Auto = "auto"  # page-locked batches for async copies; auto: on for CUDA
+    persistent_workers: bool | Auto = "auto"  # keep data workers between epochs; auto: on with workers
+    sync_batchnorm: bool | Auto = "auto"  # one batch norm over all processes; auto: on for multi-GPU CUDA
     sample_every: int = Field(default=400, ge=1)  # steps
     checkpoint_every: int = Field(default=5000, ge=1)  # steps
     keep_checkpoints: int = Field(default=3, ge=1)
