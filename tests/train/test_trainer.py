@@ -25,7 +25,6 @@ def _weights(checkpoint: Path | None) -> dict[str, torch.Tensor]:
     return load_file(str(checkpoint / "weights.safetensors"))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "extra"),
     [
