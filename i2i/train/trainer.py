@@ -65,6 +65,16 @@ RUN_CONTROL_FIELDS: tuple[str, ...] = (
     "train.device",
     "data.num_workers",
     "data.root",
+    # fast paths: they change float rounding only (recipe schema, TrainConfig)
+    "train.channels_last",
+    "train.compile",
+    "train.compile_mode",
+    "train.compile_backend",
+    "train.adam",
+    "train.cudnn_benchmark",
+    "train.pin_memory",
+    "train.persistent_workers",
+    "train.sync_batchnorm",
 )
 """Recipe fields that may differ when a run is resumed: they control the run, not its result."""
 

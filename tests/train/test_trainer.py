@@ -25,6 +25,7 @@ def _weights(checkpoint: Path | None) -> dict[str, torch.Tensor]:
     return load_file(str(checkpoint / "weights.safetensors"))
 
 
+@pytest.mark.slow  # three trainings; ~1 s on 2 idle cores, over 5 s when they are shared
 @pytest.mark.parametrize(
     ("name", "extra"),
     [
@@ -145,7 +146,7 @@ def test_a_different_recipe_is_refused_unless_forced(tiny_recipe: TinyRecipe, tm
         train(tiny_recipe("demo_pix2pix", "train.max_steps=2", "train.lr=1e-3"), tmp_path, progress=False)
     with pytest.raises(RunDirError, match="--no-resume"):
         train(tiny_recipe("demo_pix2pix", "train.max_steps=2"), tmp_path, resume=False, progress=False)
-    # run-control fields may change; --force resumes with the new recipe
+    # run-control fields may change (max_steps here); --force resumes with the new recipe
     forced = train(
         tiny_recipe("demo_pix2pix", "train.max_steps=2", "train.lr=1e-3"),
         tmp_path,
