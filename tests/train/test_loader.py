@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import os
+
+import torch
+from torch.utils.data import Dataset
+
+from i2i.data import SyntheticPairedDataset
+from i2i.train.loader import EpochBatchSampler, EpochLoader
+
+
+class _EpochProbe(Dataset[dict[str, int]]):
+    """Items tell which epoch the fetching process had selected and which process fetched them."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> dict[str, int]:
+        return {"index": index, "epoch": self.epoch, "pid": os.getpid()}
+
+
+def _crops(dataset: SyntheticPairedDataset, epoch: int, indices: list[int]) -> torch.Tensor:
+    dataset.set_epoch(epoch)
+    return torch.stack([dataset[i]["a"] for i in indices])  # type: ignore[misc]
+
+
+def test_sampler_pairs_every_index_with_the_epoch() -> None:
+    sampler = EpochBatchSampler()
+    sampler.set_batches(3, [[2, 0], [1]])
+    assert list(sampler) == [[(3, 2), (3, 0)], [(3, 1)]] and len(sampler) == 2
+
+
+def test_persistent_workers_see_each_epoch() -> None:
+    loader = EpochLoader(_EpochProbe(), num_workers=1, persistent_workers=True)
+    first = list(loader.epoch(0, [[0, 1], [2, 3]]))
+    second = list(loader.epoch(1, [[3, 2], [1, 0]]))
+    pids = {int(p) for batch in first + second for p in batch["pid"]}
+    assert len(pids) == 1 and pids != {os.getpid()}  # one worker process, kept across the epochs
+    assert [b["epoch"].tolist() for b in first] == [[0, 0], [0, 0]]
+    assert [b["epoch"].tolist() for b in second] == [[1, 1], [1, 1]]
+    assert [b["index"].tolist() for b in second] == [[3, 2], [1, 0]]
+
+    # Real crops: a persistent worker gives epoch 1 its own crops, the ones set_epoch(1) selects in
+    # this process (a plain persistent DataLoader would repeat epoch 0's).
+    data = SyntheticPairedDataset(4, 16, load_size=16, crop_size=8, preprocess="crop", flip=True)
+    loader = EpochLoader(data, num_workers=1, persistent_workers=True)
+    epoch0 = next(loader.epoch(0, [[0, 1, 2, 3]]))["a"]
+    epoch1 = next(loader.epoch(1, [[0, 1, 2, 3]]))["a"]
+    reference = SyntheticPairedDataset(4, 16, load_size=16, crop_size=8, preprocess="crop", flip=True)
+    assert torch.equal(epoch0, _crops(reference, 0, [0, 1, 2, 3]))
+    assert torch.equal(epoch1, _crops(reference, 1, [0, 1, 2, 3]))
+    assert not torch.equal(epoch0, epoch1)
+
+
+def test_in_process_loading_follows_the_epoch_too() -> None:
+    loader = EpochLoader(_EpochProbe(), num_workers=0)
+    assert next(loader.epoch(2, [[1]]))["epoch"].tolist() == [2]
+    assert next(loader.epoch(5, [[1]]))["epoch"].tolist() == [5]
+    state = torch.get_rng_state()
+    list(loader.epoch(6, [[0], [1]]))
+    assert torch.equal(state, torch.get_rng_state())  # iterating leaves the global RNG alone
