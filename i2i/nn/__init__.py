@@ -7,8 +7,14 @@ registered in :data:`GENERATORS` and :data:`DISCRIMINATORS`.
 from __future__ import annotations
 
 from i2i.nn import discriminators, generators
-from i2i.nn.discriminators import MultiscaleDiscriminator, PatchGANDiscriminator, PixelDiscriminator
-from i2i.nn.generators import ResnetGenerator, UnetGenerator
+from i2i.nn.discriminators import (
+    DCGANDiscriminator,
+    MultiscaleDiscriminator,
+    PatchGANDiscriminator,
+    PixelDiscriminator,
+    StarGANDiscriminator,
+)
+from i2i.nn.generators import DCGANGenerator, ResnetGenerator, StarGANGenerator, UnetGenerator
 from i2i.nn.init import init_weights
 from i2i.nn.norms import NORMS, get_norm
 from i2i.nn.registries import DISCRIMINATORS, GENERATORS, create_discriminator, create_generator
@@ -17,10 +23,14 @@ __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
     "NORMS",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
     "MultiscaleDiscriminator",
     "PatchGANDiscriminator",
     "PixelDiscriminator",
     "ResnetGenerator",
+    "StarGANDiscriminator",
+    "StarGANGenerator",
     "UnetGenerator",
     "create_discriminator",
     "create_generator",

@@ -14,7 +14,7 @@ def logits_of(output: Tensor | list[Tensor]) -> list[Tensor]:
 
 
 def test_registry_holds_the_contract_names() -> None:
-    assert DISCRIMINATORS.names() == ["multiscale", "patchgan", "pixelgan"]
+    assert DISCRIMINATORS.names() == ["dcgan", "multiscale", "patchgan", "pixelgan", "stargan"]
 
 
 @pytest.mark.parametrize("name", DISCRIMINATORS.names())

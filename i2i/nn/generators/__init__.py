@@ -1,8 +1,22 @@
-"""Generators: ResNet (``resnet_6blocks``, ``resnet_9blocks``) and U-Net (``unet_128``, ``unet_256``)."""
+"""Generators: ResNet (``resnet_6blocks``, ``resnet_9blocks``), U-Net (``unet_128``, ``unet_256``), and the
+conditional ``dcgan`` (noise + label) and ``stargan`` (image + target domain)."""
 
 from __future__ import annotations
 
+from i2i.nn.generators.dcgan import DCGANGenerator, dcgan
 from i2i.nn.generators.resnet import ResnetGenerator, resnet_6blocks, resnet_9blocks
+from i2i.nn.generators.stargan import StarGANGenerator, stargan
 from i2i.nn.generators.unet import UnetGenerator, unet_128, unet_256
 
-__all__ = ["ResnetGenerator", "UnetGenerator", "resnet_6blocks", "resnet_9blocks", "unet_128", "unet_256"]
+__all__ = [
+    "DCGANGenerator",
+    "ResnetGenerator",
+    "StarGANGenerator",
+    "UnetGenerator",
+    "dcgan",
+    "resnet_6blocks",
+    "resnet_9blocks",
+    "stargan",
+    "unet_128",
+    "unet_256",
+]
