@@ -36,6 +36,7 @@ WEIGHTS_FILE = "weights.safetensors"
 STATE_FILE = "state.pt"
 CHECKPOINTS_DIR = "checkpoints"
 LAST_POINTER = "last"
+BEST_POINTER = "best"  # names the best checkpoint by the evaluation metric (train.eval_every)
 _SPECS_KEY = "i2i.generators"
 _FORMAT_KEY = "i2i.format"
 _FORMAT = "1"

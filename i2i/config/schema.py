@@ -25,6 +25,7 @@ Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
 Schedule = Literal["linear", "step", "cosine", "constant"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
+EvalMetric = Literal["fid", "kid", "psnr", "ssim", "l1"]
 Auto = Literal["auto"]  # resolved per device by i2i.train.accelerate.resolve_fast_paths
 AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
@@ -202,6 +203,12 @@ class TrainConfig(_Strict):
     keep_checkpoints: int = Field(default=3, ge=1)
     log_every: int = Field(default=100, ge=1)  # steps
     num_samples: int = Field(default=4, ge=1)  # images in the sample grid
+    # Evaluation during training (README "Evaluate"): every eval_every steps the a->b generator of the
+    # latest checkpoint translates the test split; the best checkpoint by eval_metric is kept beside last.
+    eval_every: int | None = Field(default=None, ge=1)  # steps; None: no evaluation during training
+    eval_metric: EvalMetric = "fid"  # fid / kid (lower is better), psnr / ssim (higher), l1 (lower)
+    eval_max_images: int | None = Field(default=None, ge=2)  # test images per evaluation; None: all
+    inception_weights: str | None = None  # FID Inception weights file; None: cache or download
 
 
 def _merge_defaults(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

@@ -37,12 +37,11 @@ from i2i.infer.backends import Backend, torch_device
 from i2i.metrics.fid import distribution_scores, extract_features
 from i2i.metrics.inception import RANDOM_WEIGHTS, FIDInceptionV3, load_fid_inception
 from i2i.metrics.paired import PairedAccumulator
-from i2i.weights import CHECKPOINTS_DIR, GeneratorSpec, write_text_atomic
+from i2i.weights import BEST_POINTER, CHECKPOINTS_DIR, GeneratorSpec, write_text_atomic
 
 PAIRED_LAYOUTS = ("aligned", "paired", "synthetic_paired")
 HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
 EVAL_FILE = "eval.jsonl"
-BEST_POINTER = "best"
 BEST_RECORD = "best.json"
 
 Image = NDArray[np.uint8]

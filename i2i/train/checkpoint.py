@@ -28,6 +28,7 @@ from safetensors.torch import load_file
 
 from i2i.methods import Method
 from i2i.weights import (
+    BEST_POINTER,
     CHECKPOINTS_DIR,
     LAST_POINTER,
     STATE_FILE,
@@ -137,12 +138,12 @@ def save_checkpoint(
 
 
 def prune_checkpoints(run_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` checkpoint directories (never the one ``last`` names)."""
+    """Delete all but the newest ``keep`` checkpoint directories (never those ``last`` or ``best`` name)."""
     root = Path(run_dir) / CHECKPOINTS_DIR
-    pointer = root / LAST_POINTER
-    last = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+    pointers = [root / LAST_POINTER, root / BEST_POINTER]
+    named = {p.read_text(encoding="utf-8").strip() for p in pointers if p.is_file()}
     directories = sorted(p for p in root.glob("step_*") if p.is_dir())
-    removed = [p for p in directories[: max(0, len(directories) - keep)] if p.name != last]
+    removed = [p for p in directories[: max(0, len(directories) - keep)] if p.name not in named]
     for directory in removed:
         shutil.rmtree(directory)
     return removed

@@ -164,6 +164,12 @@ class RunLogger:
         self._last_time, self._last_step = now, step
         return record
 
+    def log_eval(self, step: int, metrics: Mapping[str, float]) -> None:
+        """TensorBoard scalars of an evaluation (``eval/fid`` ...); the record itself is in ``eval.jsonl``."""
+        if self._writer is not None:
+            for name, value in metrics.items():
+                self._writer.add_scalar(f"eval/{name}", value, step)
+
     def sample(self, step: int, columns: Mapping[str, Tensor]) -> Path:
         """Save the sample grid of ``step`` as ``samples/step_00001234.png``."""
         return save_sample_grid(self.samples_dir / f"step_{step:08d}.png", columns)

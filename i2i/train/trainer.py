@@ -75,6 +75,11 @@ RUN_CONTROL_FIELDS: tuple[str, ...] = (
     "train.pin_memory",
     "train.persistent_workers",
     "train.sync_batchnorm",
+    # evaluation reads the model, it does not change it
+    "train.eval_every",
+    "train.eval_metric",
+    "train.eval_max_images",
+    "train.inception_weights",
 )
 """Recipe fields that may differ when a run is resumed: they control the run, not its result."""
 
@@ -195,6 +200,13 @@ class _Run:
         self.checkpoint: Path | None = None
         self.sample_grid: Path | None = None
         self.sampled_step = -1
+        self.inception: Any = (
+            None  # FID network for train.eval_every; loaded now so a missing file fails early
+        )
+        if t.eval_every is not None:
+            from i2i.metrics.inception import load_fid_inception
+
+            self.inception = load_fid_inception(t.inception_weights, device=self.device)
         if self.resume_from is not None:
             self._load(self.resume_from)
         self.sample_batch = self._fixed_sample_batch()
@@ -240,6 +252,9 @@ class _Run:
                         self.sample_grid = log.sample(self.step, self._sample())
                     if self.step % t.checkpoint_every == 0 or self.position == 0 or self._done():
                         self._save()
+                    if t.eval_every is not None and self.step % t.eval_every == 0:
+                        self._save()  # the evaluated weights are a checkpoint that can become 'best'
+                        self._evaluate(log)
                     if interrupted():
                         self._save()
                         raise KeyboardInterrupt
@@ -349,6 +364,39 @@ class _Run:
         finally:
             self.method.train()
             self.sampled_step = self.step
+
+    # -- evaluation -------------------------------------------------------------------------------
+
+    def _evaluate(self, log: RunLogger) -> None:
+        """Evaluate the a->b generator on the test split; keep the best checkpoint by the metric.
+
+        The RNG states are restored afterwards, so a run with evaluation trains exactly as one without.
+        """
+        from i2i.metrics.evaluate import evaluate_run
+
+        t = self.recipe.train
+        spec = self.method.generator_specs(recipe=self.recipe_yaml, crop_size=self.recipe.data.crop_size)[0]
+        generator = self.method.networks()[spec.key_prefix.rstrip(".")]
+        rng = get_rng_state()
+        try:
+            result, is_best = evaluate_run(
+                self.run_dir,
+                generator,
+                spec,
+                step=self.step,
+                checkpoint=self.checkpoint.name if self.checkpoint else None,
+                metric=t.eval_metric,
+                inception=self.inception,
+                max_images=t.eval_max_images,
+                device=str(self.device),
+            )
+        finally:
+            set_rng_state(rng)
+            self.method.train()
+        metrics = result.metrics()
+        log.log_eval(self.step, metrics)
+        text = " ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+        log.message(f"step {self.step}: {text}{' (best)' if is_best else ''}")
 
     # -- checkpoints ------------------------------------------------------------------------------
 
