@@ -1,0 +1,148 @@
+"""DDP on the CPU with gloo: 2 processes (torch.multiprocessing.spawn) against one process."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from i2i.methods import Batch, CycleGAN, Method, Pix2Pix
+from i2i.train.distributed import (
+    DistributedContext,
+    MethodDDP,
+    shard_batches,
+    unwrapped,
+    wrap_networks,
+)
+
+STEPS = 3
+GLOBAL_BATCH = 4
+
+# Networks whose result does not depend on how the batch is split: no batch norm (each process would
+# normalise its own half; SyncBatchNorm runs on accelerators only), no dropout and no image pool (both
+# draw random numbers per process). Not instance norm either: it subtracts each channel's mean, so the
+# bias of the convolution before it has a gradient of exactly 0 in theory and of rounding noise in
+# practice, which Adam scales to a full lr step of random sign in either run.
+SMALL = {"base_channels": 4, "norm": "none"}
+CONFIGS: dict[str, dict[str, Any]] = {
+    "pix2pix": {"gan_mode": "vanilla"},
+    "cyclegan": {"gan_mode": "lsgan"},
+    "pix2pix_wgangp": {"gan_mode": "wgangp"},  # gradient penalty: a double backward through DDP
+}
+
+
+def _method(name: str) -> Method:
+    torch.manual_seed(0)
+    gan_mode = CONFIGS[name]["gan_mode"]
+    if name.startswith("pix2pix"):
+        return Pix2Pix(
+            generator="resnet_6blocks",
+            generator_kwargs={**SMALL, "dropout": 0.0},
+            discriminator_kwargs={**SMALL, "num_layers": 2},
+            gan_mode=gan_mode,
+        )
+    return CycleGAN(
+        generator="resnet_6blocks",
+        generator_kwargs={**SMALL, "dropout": 0.0},
+        discriminator_kwargs={**SMALL, "num_layers": 2},
+        gan_mode=gan_mode,
+        pool_size=0,
+    )
+
+
+def _batches() -> list[Batch]:
+    g = torch.Generator().manual_seed(1)
+    return [
+        Batch(
+            a=torch.rand(GLOBAL_BATCH, 3, 16, 16, generator=g) * 2 - 1,
+            b=torch.rand(GLOBAL_BATCH, 3, 16, 16, generator=g) * 2 - 1,
+        )
+        for _ in range(STEPS)
+    ]
+
+
+def _weights(method: Method) -> dict[str, torch.Tensor]:
+    with unwrapped(method):
+        return {k: v.detach().clone() for k, v in method.state_dict().items()}
+
+
+def _worker(rank: int, world: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)  # two processes share the two cores
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        results = {}
+        for name in CONFIGS:
+            method = wrap_networks(_method(name), torch.device("cpu"))
+            assert all(isinstance(net, MethodDDP) for net in method.networks().values())
+            half = GLOBAL_BATCH // world
+            for batch in _batches():
+                part = slice(rank * half, (rank + 1) * half)
+                losses = method.training_step(Batch(a=batch.a[part], b=batch.b[part])).losses
+                assert all(torch.isfinite(v) for v in losses.values())
+            results[name] = _weights(method)
+        torch.save(results, Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_stay_identical_and_match_one_process(tmp_path: Path) -> None:
+    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    for name in CONFIGS:
+        start = _weights(_method(name))
+        single = _method(name)
+        for batch in _batches():
+            single.training_step(batch)
+        expected = _weights(single)
+        # Both ranks apply the same all-reduced gradient: bit-identical parameters.
+        assert all(torch.equal(ranks[0][name][k], ranks[1][name][k]) for k in expected), name
+        if name == "pix2pix_wgangp":
+            # The penalty's per-image mixing weights come from each process's RNG, so this one is
+            # not the single-process run; it must still change the weights and agree across ranks.
+            assert any(not torch.equal(ranks[0][name][k], start[k]) for k in start)
+            continue
+        # Against one process on the whole batch: every loss is a mean over images (and patches),
+        # so the average of two half-batch gradients is the whole-batch gradient up to float32
+        # reassociation (~1e-7 relative). Adam divides by sqrt(v), so the per-step update is at most
+        # lr = 2e-4 whatever the gradient's size; a rounding-level gradient can still turn its
+        # sign, which bounds a parameter's deviation by 2 * lr * STEPS. We check that the worst
+        # deviation stays 100x below one Adam step (measured: 1.4e-8) and that the weights moved.
+        for key, value in expected.items():
+            moved = (value - start[key]).abs().max()
+            deviation = (ranks[0][name][key] - value).abs().max()
+            assert deviation <= 2e-6, (name, key, float(deviation), float(moved))
+        assert any((expected[k] - start[k]).abs().max() > 1e-5 for k in expected)
+
+
+def test_shards_cover_the_epoch_and_differ_per_epoch() -> None:
+    shards = [
+        shard_batches(10, 2, seed=0, epoch=0, context=DistributedContext(rank=r, world_size=2))
+        for r in range(2)
+    ]
+    flat = [i for shard in shards for batch in shard for i in batch]
+    assert sorted(flat) == list(range(10)) and [len(s) for s in shards] == [3, 3]
+    again = shard_batches(10, 2, seed=0, epoch=0, context=DistributedContext(rank=0, world_size=2))
+    other = shard_batches(10, 2, seed=0, epoch=1, context=DistributedContext(rank=0, world_size=2))
+    assert again == shards[0] and other != shards[0]
+
+
+def test_context_reads_the_torchrun_environment() -> None:
+    context = DistributedContext.from_env({"RANK": "3", "LOCAL_RANK": "1", "WORLD_SIZE": "4"})
+    assert (context.rank, context.local_rank, context.world_size, context.is_main) == (3, 1, 4, False)
+    assert context.device(torch.device("cuda")) == torch.device("cuda", 1)
+    assert context.device(torch.device("cpu")) == torch.device("cpu")
+    assert not DistributedContext.from_env({}).enabled
