@@ -16,7 +16,19 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-Layout = Literal["aligned", "paired", "unaligned", "synthetic_paired", "synthetic_unpaired"]
+Layout = Literal[
+    "aligned",
+    "paired",
+    "unaligned",
+    "synthetic_paired",
+    "synthetic_unpaired",
+    # labelled (i2i.data.labelled): cgan and stargan
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "domains",
+    "synthetic_domains",
+]
 Direction = Literal["a2b", "b2a"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 Norm = Literal["batch", "instance", "none"]
@@ -25,6 +37,7 @@ Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
 Schedule = Literal["linear", "step", "cosine", "constant"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
+Optimizer = Literal["adam", "rmsprop"]
 EvalMetric = Literal["fid", "kid", "psnr", "ssim", "l1"]
 Auto = Literal["auto"]  # resolved per device by i2i.train.accelerate.resolve_fast_paths
 AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
@@ -57,6 +70,7 @@ class DataConfig(_Strict):
     synthetic_size: int = Field(default=64, ge=8)
     synthetic_count: int = Field(default=200, ge=1)
     test_split: str = "test"
+    domains: list[str] | None = None  # labelled layouts: domain (folder) names, required for "domains"
     # "device": the data workers only decode and resize; random crop, flip and colour jitter run on
     # whole batches on the training device (i2i.data.gpu_transforms)
     augment_on: AugmentOn = "cpu"
@@ -145,6 +159,8 @@ class ModelBase(_Strict):
     generator: GeneratorConfig
     discriminator: DiscriminatorConfig
     gan_mode: str  # a name in i2i.losses.GAN_MODES; default per method: vanilla (pix2pix), lsgan (cyclegan)
+    clip_value: float | None = Field(default=None, gt=0.0)  # WGAN: clamp D's parameters to +-c (paper: 0.01)
+    lambda_gp: float = Field(default=10.0, ge=0.0)  # weight of the gradient penalty of gan_mode wgangp
 
     @field_validator("gan_mode")
     @classmethod
@@ -187,6 +203,8 @@ class TrainConfig(_Strict):
     seed: int = 0
     device: Device = "auto"
     precision: Precision = "fp32"
+    optimizer: Optimizer = "adam"  # rmsprop for WGAN with weight clipping (the paper's choice; lr 5e-5)
+    n_critic: int = Field(default=1, ge=1)  # discriminator steps per generator step (WGAN, StarGAN: 5)
     # Fast paths (README "Training speed"): "auto" resolves per device; none of them changes what is
     # learned beyond float rounding, so they may change when a run is resumed.
     channels_last: bool | Auto = "auto"  # NHWC networks and inputs; auto: on for CUDA
@@ -268,6 +286,15 @@ class RecipeBase(_Strict):
         if self.data.layout not in self.LAYOUTS:
             raise ValueError(
                 f"data.layout: {self.method} needs one of {', '.join(self.LAYOUTS)}, got {self.data.layout!r}"
+            )
+        if (
+            self.model.gan_mode == "wgan"
+            and self.model.clip_value is None
+            and not self.model.discriminator.spectral_norm
+        ):
+            raise ValueError(
+                "model.clip_value: gan_mode wgan needs a Lipschitz constraint on D: weight clipping "
+                "(clip_value 0.01 as in the WGAN paper) or model.discriminator.spectral_norm"
             )
         generator = _check_network("GENERATORS", self.model.generator, "generator")
         _check_network("DISCRIMINATORS", self.model.discriminator, "discriminator")
