@@ -41,6 +41,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -50,10 +51,12 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from i2i.methods import Method
+from i2i.train.logging import RunLogger
 
 __all__ = [
     "DistributedContext",
     "MethodDDP",
+    "SilentRunLogger",
     "all_ranks_agree",
     "average_tensor",
     "barrier",
@@ -63,6 +66,7 @@ __all__ = [
     "on_main_rank",
     "seed_rank",
     "shard_batches",
+    "train_on_devices",
     "unwrapped",
     "wrap_networks",
 ]
@@ -266,8 +270,18 @@ def gather_objects(value: T, context: DistributedContext) -> list[T]:
     if not context.enabled:
         return [value]
     gathered: list[Any] = [None] * context.world_size
-    dist.all_gather_object(gathered, value)
+    dist.all_gather_object(gathered, _to_cpu(value))  # device tensors would unpickle on their GPU
     return gathered
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def on_main_rank(fn: Callable[[], T], context: DistributedContext) -> T:
@@ -324,3 +338,53 @@ def launch(fn: Callable[..., T], args: Sequence[Any], *, nproc: int) -> T:
     )
     results = elastic_launch(config, fn)(*args)
     return results[0]
+
+
+class SilentRunLogger(RunLogger):
+    """The :class:`~i2i.train.logging.RunLogger` of ranks other than 0: it writes and shows nothing."""
+
+    def __init__(self) -> None:  # no files, no TensorBoard writer, no progress bar
+        pass
+
+    def update(self, step: int, epoch: str, losses: Mapping[str, float]) -> None:
+        pass
+
+    def log(
+        self, step: int, epoch: int, losses: Mapping[str, float], lrs: Mapping[str, float]
+    ) -> dict[str, Any]:
+        return {}
+
+    def log_eval(self, step: int, metrics: Mapping[str, float]) -> None:
+        pass
+
+    def sample(self, step: int, columns: Mapping[str, Tensor]) -> Path:
+        raise RuntimeError("only rank 0 writes sample grids")
+
+    def message(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _train_process(recipe: Any, out_dir: str, resume: bool, force: bool, progress: bool) -> Any:
+    from i2i.train.trainer import train  # imported here: the trainer imports this module
+
+    return train(recipe, Path(out_dir), resume=resume, force=force, progress=progress)
+
+
+def train_on_devices(
+    recipe: Any,
+    out_dir: Path,
+    *,
+    devices: int,
+    resume: bool = True,
+    force: bool = False,
+    progress: bool = True,
+) -> Any:
+    """:func:`i2i.train.train` in ``devices`` processes on this machine (``i2i train --devices N``).
+
+    Returns:
+        Rank 0's :class:`~i2i.train.TrainResult`.
+    """
+    return launch(_train_process, (recipe, str(out_dir), resume, force, progress), nproc=devices)

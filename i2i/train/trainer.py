@@ -33,13 +33,42 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torch.utils.data import get_worker_info as _worker_info
 
 from i2i.config import Recipe, load_recipe, recipe_to_yaml
 from i2i.data import build_dataset
+from i2i.data.gpu_transforms import device_dataset_geometry
 from i2i.methods import Batch, Method, create_method
-from i2i.train.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from i2i.train.accelerate import (
+    apply_fast_paths,
+    augment_seed,
+    batch_augment,
+    cudnn_benchmark,
+    prepare_batch,
+    resolve_fast_paths,
+)
+from i2i.train.checkpoint import (
+    checkpoint_name,
+    get_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
+from i2i.train.distributed import (
+    DistributedContext,
+    SilentRunLogger,
+    all_ranks_agree,
+    average_tensor,
+    distributed_session,
+    gather_objects,
+    on_main_rank,
+    seed_rank,
+    shard_batches,
+    unwrapped,
+    wrap_networks,
+)
+from i2i.train.loader import EpochLoader
 from i2i.train.logging import (
     METRICS_FILE,
     SAMPLES_DIR,
@@ -153,35 +182,84 @@ def train(
             any run, and ``force`` is not set.
         NonFiniteLossError: A loss became NaN/inf; the last good checkpoint is kept.
         KeyboardInterrupt: On Ctrl-C, after the current step finished and a checkpoint was saved.
+
+    Started by ``torchrun`` (``WORLD_SIZE`` > 1), each process trains its shard of the data with DDP and
+    rank 0 alone writes the run directory (see :mod:`i2i.train.distributed`).
     """
-    return _Run(recipe, Path(out_dir), resume=resume, force=force, progress=progress).run()
+    with distributed_session(resolve_device(recipe.train.device)) as (context, device):
+        run = _Run(
+            recipe,
+            Path(out_dir),
+            resume=resume,
+            force=force,
+            progress=progress,
+            context=context,
+            device=device,
+        )
+        return run.run()
 
 
 class _Run:
     """One call of :func:`train`: the state of the loop and its helpers."""
 
-    def __init__(self, recipe: Recipe, run_dir: Path, *, resume: bool, force: bool, progress: bool) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        run_dir: Path,
+        *,
+        resume: bool,
+        force: bool,
+        progress: bool,
+        context: DistributedContext | None = None,
+        device: torch.device | None = None,
+    ) -> None:
         self.started = time.perf_counter()
         self.recipe = recipe
         self.run_dir = run_dir
         self.recipe_yaml = recipe_to_yaml(recipe)
         self.progress = progress
-        self.resume_from = _prepare_run_dir(run_dir, recipe, resume=resume, force=force)
-        write_text_atomic(run_dir / RECIPE_FILE, self.recipe_yaml)
+        self.context = context or DistributedContext()
+        self.is_main = self.context.is_main  # rank 0 writes the run directory, the others only train
+
+        def prepare() -> Path | None:
+            checkpoint = _prepare_run_dir(run_dir, recipe, resume=resume, force=force)
+            write_text_atomic(run_dir / RECIPE_FILE, self.recipe_yaml)
+            return checkpoint
+
+        self.resume_from = on_main_rank(prepare, self.context)
 
         t = recipe.train
         _seed_everything(t.seed)
-        self.device = resolve_device(t.device)
+        self.device = device if device is not None else resolve_device(t.device)
         self.autocast_dtype = _autocast_dtype(t.precision, self.device)
         self.dataset = _build_dataset(recipe, train=True)
         if len(self.dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(f"{recipe.data.root}: the training set is empty")
-        self.steps_per_epoch = math.ceil(len(self.dataset) / t.batch_size)  # type: ignore[arg-type]
+        shard = math.ceil(len(self.dataset) / self.context.world_size)  # type: ignore[arg-type]
+        self.steps_per_epoch = math.ceil(shard / t.batch_size)
         self.total_epochs = t.epochs + t.epochs_decay
         planned = self.total_epochs * self.steps_per_epoch
         self.total_steps = min(planned, t.max_steps) if t.max_steps is not None else planned
 
         self.method: Method = create_method(recipe).to(self.device).train()
+        # More workers than CPUs only compete with the training step; results do not depend on it.
+        workers = min(recipe.data.num_workers, _available_cpus())
+        self.fast = resolve_fast_paths(
+            t, self.device, num_workers=workers, world_size=self.context.world_size
+        )
+        apply_fast_paths(self.method, self.fast)  # Adam kernel, channels-last, torch.compile
+        if self.context.enabled:
+            seed_rank(t.seed, self.context)
+            wrap_networks(self.method, self.device, sync_batchnorm=self.fast.sync_batchnorm)
+        self.augment = batch_augment(recipe)  # crop / flip / colour on the device, or None
+        self.loader = EpochLoader(
+            self.dataset,
+            num_workers=workers,
+            pin_memory=self.fast.pin_memory,
+            persistent_workers=self.fast.persistent_workers,
+            worker_init_fn=_init_worker,
+            seed=t.seed,
+        )
         self.schedulers = {
             name: create_scheduler(
                 opt, t.schedule, epochs=t.epochs, epochs_decay=t.epochs_decay, step_size=t.step_size
@@ -217,13 +295,19 @@ class _Run:
         t = self.recipe.train
         start_step = self.step
         first_step_time: float | None = None
-        truncate_metrics(self.run_dir, self.step)
+        if self.is_main:
+            truncate_metrics(self.run_dir, self.step)
         history: list[dict[str, float]] = []
         with (
-            RunLogger(
-                self.run_dir, total_steps=self.total_steps, start_step=self.step, progress=self.progress
+            (
+                RunLogger(
+                    self.run_dir, total_steps=self.total_steps, start_step=self.step, progress=self.progress
+                )
+                if self.is_main
+                else SilentRunLogger()
             ) as log,
             _deferred_interrupt() as interrupted,
+            cudnn_benchmark(self.fast.cudnn_benchmark),
         ):
             if self.resume_from is not None:
                 log.message(f"resuming from {self.resume_from} (step {self.step}, epoch {self.epoch + 1})")
@@ -248,18 +332,19 @@ class _Run:
                     if self.step % t.log_every == 0 or self._done():
                         log.log(self.step, self.epoch, mean_losses(history), self._lrs())
                         history.clear()
-                    if self.step % t.sample_every == 0:
+                    if self.step % t.sample_every == 0 and self.is_main:
                         self.sample_grid = log.sample(self.step, self._sample())
                     if self.step % t.checkpoint_every == 0 or self.position == 0 or self._done():
                         self._save()
                     if t.eval_every is not None and self.step % t.eval_every == 0:
                         self._save()  # the evaluated weights are a checkpoint that can become 'best'
-                        self._evaluate(log)
-                    if interrupted():
+                        if self.is_main:
+                            self._evaluate(log)
+                    if all_ranks_agree(interrupted(), self.context, self.device):
                         self._save()
                         raise KeyboardInterrupt
             self._save()
-            if self.sampled_step != self.step:
+            if self.is_main and self.sampled_step != self.step:
                 self.sample_grid = log.sample(self.step, self._sample())
         steps = self.step - start_step
         step_seconds = (
@@ -283,6 +368,8 @@ class _Run:
         return self.epoch >= self.total_epochs
 
     def _training_step(self, batch: Batch) -> dict[str, float]:
+        seed = augment_seed(self.recipe.train.seed, self.epoch, self.position, self.context.rank)
+        batch = prepare_batch(batch, augment=self.augment, seed=seed, channels_last=self.fast.channels_last)
         with torch.autocast(
             self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
         ):
@@ -290,7 +377,8 @@ class _Run:
         if self.scaler is not None:
             self.scaler.update()
         names = list(output.losses)
-        values = torch.stack([output.losses[n].float() for n in names]).cpu().tolist()  # one device sync
+        losses = average_tensor(torch.stack([output.losses[n].float() for n in names]), self.context)
+        values = losses.cpu().tolist()  # one device sync; the mean over ranks, so all stop on a NaN
         bad = [name for name, value in zip(names, values, strict=True) if not math.isfinite(value)]
         if bad:
             kept = (
@@ -322,25 +410,16 @@ class _Run:
 
     def _epoch_batches(self) -> Iterator[Mapping[str, Any]]:
         """The batches of the current epoch from ``self.position`` on, in the epoch's sampler order."""
-        self.sampler_generator.set_state(self.epoch_sampler_state)
-        order = torch.randperm(len(self.dataset), generator=self.sampler_generator).tolist()  # type: ignore[arg-type]
-        size = self.recipe.train.batch_size
-        batches = [order[i : i + size] for i in range(0, len(order), size)][self.position :]
-        set_epoch = getattr(self.dataset, "set_epoch", None)
-        if set_epoch is not None:
-            set_epoch(self.epoch)
-        # More workers than CPUs only compete with the training step; results do not depend on it.
-        workers = min(self.recipe.data.num_workers, _available_cpus())
-        loader = DataLoader(
-            self.dataset,
-            batch_sampler=batches,
-            num_workers=workers,
-            pin_memory=self.device.type == "cuda",
-            worker_init_fn=_init_worker if workers else None,
-            # worker seeds from a generator of their own: creating the loader leaves the global RNG alone
-            generator=torch.Generator().manual_seed(self.recipe.train.seed * 100_003 + self.epoch),
-        )
-        return iter(loader)
+        size, count = self.recipe.train.batch_size, len(self.dataset)  # type: ignore[arg-type]
+        if self.context.enabled:  # this rank's shard: DistributedSampler with set_epoch(epoch)
+            seed = self.recipe.train.seed
+            batches = shard_batches(count, size, seed=seed, epoch=self.epoch, context=self.context)
+        else:
+            self.sampler_generator.set_state(self.epoch_sampler_state)
+            order = torch.randperm(count, generator=self.sampler_generator).tolist()
+            batches = [order[i : i + size] for i in range(0, len(order), size)]
+        # the loader hands the epoch to the dataset with every index, also in persistent workers
+        return self.loader.epoch(self.epoch, batches[self.position :])
 
     def _fixed_sample_batch(self) -> Batch:
         """``num_samples`` images spread over the training set, without augmentation, chosen once."""
@@ -415,27 +494,36 @@ class _Run:
             "sampler": self.epoch_sampler_state,
             "losses": dict(self.last_losses),
         }
-        self.checkpoint = save_checkpoint(
-            self.run_dir,
-            self.step,
-            method=self.method,
-            state=state,
-            recipe=self.recipe_yaml,
-            crop_size=self.recipe.data.crop_size,
-            keep=self.recipe.train.keep_checkpoints,
-        )
+        if self.context.enabled:  # every rank's random streams and image pools, for an exact resume
+            state["ranks"] = gather_objects({"rng": state["rng"], "method": state["method"]}, self.context)
+        if self.is_main:
+            with unwrapped(self.method):  # state_dict keys without DDP's "module."
+                self.checkpoint = save_checkpoint(
+                    self.run_dir,
+                    self.step,
+                    method=self.method,
+                    state=state,
+                    recipe=self.recipe_yaml,
+                    crop_size=self.recipe.data.crop_size,
+                    keep=self.recipe.train.keep_checkpoints,
+                )
+        else:
+            self.checkpoint = self.run_dir / CHECKPOINTS_DIR / checkpoint_name(self.step)
         self.last_saved_step = self.step
 
     def _load(self, directory: Path) -> None:
-        state = load_checkpoint(directory, self.method)
+        with unwrapped(self.method):
+            state = load_checkpoint(directory, self.method)
         for name, opt in self.method.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
         if self.scaler is not None and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
-        self.method.load_extra_state(state["method"])
-        set_rng_state(state["rng"])
+        ranks = state.get("ranks", [])
+        own = ranks[self.context.rank] if len(ranks) == self.context.world_size else state
+        self.method.load_extra_state(own["method"])  # this rank's pools and random streams
+        set_rng_state(own["rng"])
         self.epoch_sampler_state = state["sampler"]
         self.step, self.epoch, self.position = int(state["step"]), int(state["epoch"]), int(state["position"])
         self.last_losses = dict(state.get("losses", {}))
@@ -448,16 +536,26 @@ class _Run:
 
 def _build_dataset(recipe: Recipe, *, train: bool) -> Dataset[dict[str, object]]:
     d = recipe.data
+    load_size, crop_size, flip = d.load_size, d.crop_size, d.flip
+    if train and d.augment_on == "device":  # the random part runs on whole batches on the device
+        geometry = device_dataset_geometry(
+            preprocess=d.preprocess, load_size=load_size, crop_size=crop_size, flip=flip
+        )
+        load_size, crop_size, flip = (
+            int(geometry["load_size"]),
+            int(geometry["crop_size"]),
+            bool(geometry["flip"]),
+        )
     return build_dataset(
         d.layout,
         d.root,
         "train",
         train=train,
         direction=d.direction,
-        load_size=d.load_size,
-        crop_size=d.crop_size,
+        load_size=load_size,
+        crop_size=crop_size,
         preprocess=d.preprocess,
-        flip=d.flip,
+        flip=flip,
         in_channels=d.in_channels,
         out_channels=d.out_channels,
         max_images=d.max_images,
