@@ -363,10 +363,134 @@ class CycleGANRecipe(RecipeBase):
         return self
 
 
-Recipe = Pix2PixRecipe | CycleGANRecipe
+class CGANModel(ModelBase):
+    """cgan: class-conditional DCGAN, the label into D by projection or an auxiliary classifier."""
+
+    conditioning: Literal["projection", "acgan"] = "projection"  # Miyato & Koyama 2018 / Odena et al. 2017
+    latent_dim: int = Field(default=100, ge=1)  # noise size (DCGAN: 100)
+    embedding_dim: int | None = Field(default=None, ge=1)  # G's label embedding; None: the number of classes
+    lambda_cls: float = Field(default=1.0, ge=0.0)  # acgan: weight of the classification losses
+
+
+class StarGANModel(ModelBase):
+    """stargan: one domain-conditioned generator, a discriminator with a domain classifier (Choi et al. 2018)."""
+
+    lambda_rec: float = Field(default=10.0, ge=0.0)  # reconstruction (cycle) loss weight
+    lambda_cls: float = Field(default=1.0, ge=0.0)  # domain classification loss weight
+
+
+
+
+class _LabelledRecipe(RecipeBase):
+    """Checks shared by the methods trained on labelled data (one image and its class per item)."""
+
+    GENERATORS: ClassVar[tuple[str, ...]] = ()
+    DISCRIMINATORS: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _labelled(self) -> _LabelledRecipe:
+        from i2i.data.labelled import layout_classes  # imported here: the schema imports without torch
+
+        if self.model.generator.name not in self.GENERATORS:
+            raise ValueError(f"model.generator.name: {self.method} needs one of {', '.join(self.GENERATORS)}")
+        if self.model.discriminator.name not in self.DISCRIMINATORS:
+            raise ValueError(
+                f"model.discriminator.name: {self.method} needs one of {', '.join(self.DISCRIMINATORS)}"
+            )
+        if self.data.in_channels != self.data.out_channels:
+            raise ValueError(
+                "data.out_channels: labelled data has one image per item; set data.in_channels to the same "
+                f"(got {self.data.in_channels} and {self.data.out_channels})"
+            )
+        try:
+            layout_classes(self.data.layout, self.data.domains)
+        except ValueError as error:
+            raise ValueError(f"data.domains: {error}") from None
+        return self
+
+
+class CGANRecipe(_LabelledRecipe):
+    """A cgan recipe: labelled images, DCGAN networks at 32 px, vanilla GAN, Adam(2e-4, 0.5) as DCGAN."""
+
+    METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {
+        "data": {
+            "layout": "digits",
+            "in_channels": 1,
+            "out_channels": 1,
+            "load_size": 32,
+            "crop_size": 32,
+            "preprocess": "none",
+            "flip": False,
+        },
+        "model": {
+            "generator": {"name": "dcgan", "norm": "batch", "dropout": 0.0},
+            "discriminator": {"name": "dcgan", "norm": "batch"},
+            "gan_mode": "vanilla",
+        },
+        "train": {
+            "batch_size": 64,
+            "schedule": "constant",
+            "epochs": 25,
+            "epochs_decay": 0,
+            "num_samples": 8,
+        },
+    }
+    LAYOUTS: ClassVar[tuple[str, ...]] = ("digits", "mnist", "fashion_mnist", "domains")
+    GENERATORS: ClassVar[tuple[str, ...]] = ("dcgan",)
+    DISCRIMINATORS: ClassVar[tuple[str, ...]] = ("dcgan",)
+
+    method: Literal["cgan"]
+    model: CGANModel
+
+    @model_validator(mode="after")
+    def _image_size(self) -> CGANRecipe:
+        size = self.data.crop_size
+        if size < 8 or size & (size - 1) or size % 8:  # 4 * 2**k with k >= 1
+            raise ValueError(
+                f"data.crop_size: the dcgan networks need 4 * 2**k pixels (8, 16, 32, 64 ...), got {size}"
+            )
+        return self
+
+
+class StarGANRecipe(_LabelledRecipe):
+    """A stargan recipe: one folder per domain, StarGAN networks at 128 px, WGAN-GP with n_critic 5."""
+
+    METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {
+        "data": {"layout": "domains", "load_size": 143, "crop_size": 128},
+        "model": {
+            "generator": {"name": "stargan", "norm": "instance", "dropout": 0.0},
+            "discriminator": {"name": "stargan", "norm": "none"},
+            "gan_mode": "wgangp",
+        },
+        "train": {"batch_size": 16, "lr": 1e-4, "n_critic": 5},
+    }
+    LAYOUTS: ClassVar[tuple[str, ...]] = ("domains", "synthetic_domains")
+    GENERATORS: ClassVar[tuple[str, ...]] = ("stargan",)
+    DISCRIMINATORS: ClassVar[tuple[str, ...]] = ("stargan",)
+
+    method: Literal["stargan"]
+    model: StarGANModel
+
+    @model_validator(mode="after")
+    def _classifier_fits(self) -> StarGANRecipe:
+        layers = self.model.discriminator.num_layers or 6
+        if self.data.crop_size % 2**layers:
+            raise ValueError(
+                f"data.crop_size: {self.data.crop_size} is not a multiple of 2**{layers}, which the stargan "
+                "discriminator's domain classifier needs (set model.discriminator.num_layers lower)"
+            )
+        return self
+
+
+Recipe = Pix2PixRecipe | CycleGANRecipe | CGANRecipe | StarGANRecipe
 """Any recipe; ``recipe.method`` tells which (and narrows the type for mypy)."""
 
-RECIPE_TYPES: dict[str, type[RecipeBase]] = {"pix2pix": Pix2PixRecipe, "cyclegan": CycleGANRecipe}
+RECIPE_TYPES: dict[str, type[RecipeBase]] = {
+    "pix2pix": Pix2PixRecipe,
+    "cyclegan": CycleGANRecipe,
+    "cgan": CGANRecipe,
+    "stargan": StarGANRecipe,
+}
 """Recipe class per method name."""
 
 RECIPE_ADAPTER: TypeAdapter[Recipe] = TypeAdapter(Annotated[Recipe, Field(discriminator="method")])

@@ -1,4 +1,5 @@
-"""Training methods: each owns its networks, optimizers and one training step (pix2pix, CycleGAN).
+"""Training methods: each owns its networks, optimizers and one training step (pix2pix, CycleGAN, the
+class-conditional cgan and the multi-domain StarGAN).
 
 ``create_method(recipe)`` builds the method a recipe names; :data:`METHODS` lists the names.
 """
@@ -6,17 +7,21 @@
 from __future__ import annotations
 
 from i2i.methods.base import METHODS, Batch, Method, StepOutput, create_method, frozen
+from i2i.methods.cgan import CGAN
 from i2i.methods.cyclegan import CycleGAN
 from i2i.methods.image_pool import ImagePool
 from i2i.methods.pix2pix import Pix2Pix
+from i2i.methods.stargan import StarGAN
 
 __all__ = [
+    "CGAN",
     "METHODS",
     "Batch",
     "CycleGAN",
     "ImagePool",
     "Method",
     "Pix2Pix",
+    "StarGAN",
     "StepOutput",
     "create_method",
     "frozen",

@@ -21,7 +21,16 @@ import torch
 from torch import Tensor
 
 from i2i.losses import cycle_loss, generator_loss, identity_loss
-from i2i.methods.base import METHODS, Batch, Method, StepOutput, frozen, network_kwargs, section_kwargs
+from i2i.methods.base import (
+    METHODS,
+    Batch,
+    Method,
+    StepOutput,
+    create_optimizer,
+    frozen,
+    network_kwargs,
+    section_kwargs,
+)
 from i2i.methods.image_pool import ImagePool
 from i2i.nn import DISCRIMINATORS, GENERATORS
 from i2i.weights import GeneratorSpec
@@ -50,6 +59,9 @@ class CycleGAN(Method):
         direction: The data direction ``g_ab`` was trained on (``g_ba`` gets the opposite).
         seed: Seed of the image pools' random generators.
         lambda_gp: Gradient-penalty weight for ``gan_mode="wgangp"``.
+        clip_value: WGAN weight clipping of the discriminator(s) after each of their steps (None: off).
+        n_critic: Discriminator steps per generator step.
+        optimizer: ``"adam"`` or ``"rmsprop"`` (see :func:`~i2i.methods.base.create_optimizer`).
     """
 
     method_name = "cyclegan"
@@ -72,8 +84,11 @@ class CycleGAN(Method):
         direction: str = "a2b",
         seed: int = 0,
         lambda_gp: float = 10.0,
+        clip_value: float | None = None,
+        n_critic: int = 1,
+        optimizer: str = "adam",
     ) -> None:
-        super().__init__(gan_mode=gan_mode, lambda_gp=lambda_gp)
+        super().__init__(gan_mode=gan_mode, lambda_gp=lambda_gp, clip_value=clip_value, n_critic=n_critic)
         if lambda_identity > 0 and in_channels != out_channels:
             raise ValueError(
                 f"the identity loss needs as many input as output channels (got {in_channels} and "
@@ -100,8 +115,12 @@ class CycleGAN(Method):
         self.fake_b_pool = ImagePool(pool_size, seed=seed + 1)  # history of G(x) for D_Y
         # One optimizer over both generators and one over both discriminators, as the reference.
         self.optimizers = {
-            "g": torch.optim.Adam([*self.g_ab.parameters(), *self.g_ba.parameters()], lr=lr, betas=betas),
-            "d": torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], lr=lr, betas=betas),
+            "g": create_optimizer(
+                optimizer, [*self.g_ab.parameters(), *self.g_ba.parameters()], lr=lr, betas=betas
+            ),
+            "d": create_optimizer(
+                optimizer, [*self.d_a.parameters(), *self.d_b.parameters()], lr=lr, betas=betas
+            ),
         }
 
     def training_step(self, batch: Batch) -> StepOutput:
@@ -111,34 +130,39 @@ class CycleGAN(Method):
         fake_a = self.g_ba(real_b)  # F(y)
         rec_b = self.g_ab(fake_a)  # G(F(y)) ~ y
 
-        with frozen(self.d_a, self.d_b):  # G and F: fool D_Y and D_X, keep the cycles and identities
-            loss_gan_ab = generator_loss(self.d_b(fake_b), self.gan_mode)
-            loss_gan_ba = generator_loss(self.d_a(fake_a), self.gan_mode)
-            loss_cycle_a = cycle_loss(real_a, rec_a)
-            loss_cycle_b = cycle_loss(real_b, rec_b)
-            loss_g = loss_gan_ab + loss_gan_ba + self.lambda_cycle * (loss_cycle_a + loss_cycle_b)
-            losses = {
-                "g/gan_ab": loss_gan_ab,
-                "g/gan_ba": loss_gan_ba,
-                "g/cycle_a": loss_cycle_a,
-                "g/cycle_b": loss_cycle_b,
-            }
-            if self.lambda_identity > 0:
-                loss_idt_b = identity_loss(real_b, self.g_ab(real_b))  # G(y) ~ y
-                loss_idt_a = identity_loss(real_a, self.g_ba(real_a))  # F(x) ~ x
-                loss_g = loss_g + self.lambda_cycle * self.lambda_identity * (loss_idt_a + loss_idt_b)
-                losses |= {"g/idt_a": loss_idt_a, "g/idt_b": loss_idt_b}
-            self.step(self.optimizers["g"], loss_g)
+        losses: dict[str, Tensor] = {}
+        if self.generator_turn():  # G and F (1 step in n_critic): fool D_Y and D_X, keep the cycles
+            with frozen(self.d_a, self.d_b):
+                loss_gan_ab = generator_loss(self.d_b(fake_b), self.gan_mode)
+                loss_gan_ba = generator_loss(self.d_a(fake_a), self.gan_mode)
+                loss_cycle_a = cycle_loss(real_a, rec_a)
+                loss_cycle_b = cycle_loss(real_b, rec_b)
+                loss_g = loss_gan_ab + loss_gan_ba + self.lambda_cycle * (loss_cycle_a + loss_cycle_b)
+                losses = {
+                    "g": loss_g,
+                    "g/gan_ab": loss_gan_ab,
+                    "g/gan_ba": loss_gan_ba,
+                    "g/cycle_a": loss_cycle_a,
+                    "g/cycle_b": loss_cycle_b,
+                }
+                if self.lambda_identity > 0:
+                    loss_idt_b = identity_loss(real_b, self.g_ab(real_b))  # G(y) ~ y
+                    loss_idt_a = identity_loss(real_a, self.g_ba(real_a))  # F(x) ~ x
+                    loss_g = loss_g + self.lambda_cycle * self.lambda_identity * (loss_idt_a + loss_idt_b)
+                    losses |= {"g": loss_g, "g/idt_a": loss_idt_a, "g/idt_b": loss_idt_b}
+                self.step(self.optimizers["g"], loss_g)
 
         # D_X and D_Y: real images against fakes drawn from the histories
         loss_d_a = self.discriminator_loss(self.d_a, real_a, self.fake_a_pool.query(fake_a))
         loss_d_b = self.discriminator_loss(self.d_b, real_b, self.fake_b_pool.query(fake_b))
         self.step(self.optimizers["d"], loss_d_a["d"] + loss_d_b["d"])
+        self.clip_weights(self.d_a, self.d_b)
+        self.steps_done += 1
         for domain, parts in (("a", loss_d_a), ("b", loss_d_b)):
             losses |= {name.replace("d", f"d/{domain}", 1): value for name, value in parts.items()}
 
         return StepOutput(
-            losses={"g": loss_g, **losses},
+            losses=losses,
             images={
                 "real_a": real_a,
                 "fake_b": fake_b,
@@ -179,9 +203,14 @@ class CycleGAN(Method):
         }
 
     def extra_state(self) -> dict[str, Any]:
-        return {"fake_a_pool": self.fake_a_pool.state_dict(), "fake_b_pool": self.fake_b_pool.state_dict()}
+        return {
+            **super().extra_state(),
+            "fake_a_pool": self.fake_a_pool.state_dict(),
+            "fake_b_pool": self.fake_b_pool.state_dict(),
+        }
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        super().load_extra_state(state)
         self.fake_a_pool.load_state_dict(state["fake_a_pool"])
         self.fake_b_pool.load_state_dict(state["fake_b_pool"])
 
@@ -204,5 +233,9 @@ def cyclegan(*, recipe: Any) -> CycleGAN:
         lr=train.lr,
         betas=(train.beta1, train.beta2),
         direction=data.direction,
+        lambda_gp=model.lambda_gp,
+        clip_value=model.clip_value,
+        n_critic=train.n_critic,
+        optimizer=train.optimizer,
         seed=train.seed,
     )

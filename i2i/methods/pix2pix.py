@@ -16,7 +16,16 @@ import torch
 from torch import Tensor
 
 from i2i.losses import generator_loss, l1_loss
-from i2i.methods.base import METHODS, Batch, Method, StepOutput, frozen, network_kwargs, section_kwargs
+from i2i.methods.base import (
+    METHODS,
+    Batch,
+    Method,
+    StepOutput,
+    create_optimizer,
+    frozen,
+    network_kwargs,
+    section_kwargs,
+)
 from i2i.nn import DISCRIMINATORS, GENERATORS
 from i2i.weights import GeneratorSpec
 
@@ -39,6 +48,9 @@ class Pix2Pix(Method):
         betas: Adam ``(beta1, beta2)``; the paper uses ``(0.5, 0.999)``.
         direction: The data direction the generator was trained on, recorded in its spec.
         lambda_gp: Gradient-penalty weight for ``gan_mode="wgangp"``.
+        clip_value: WGAN weight clipping of the discriminator(s) after each of their steps (None: off).
+        n_critic: Discriminator steps per generator step.
+        optimizer: ``"adam"`` or ``"rmsprop"`` (see :func:`~i2i.methods.base.create_optimizer`).
     """
 
     method_name = "pix2pix"
@@ -58,8 +70,11 @@ class Pix2Pix(Method):
         betas: tuple[float, float] = (0.5, 0.999),
         direction: str = "a2b",
         lambda_gp: float = 10.0,
+        clip_value: float | None = None,
+        n_critic: int = 1,
+        optimizer: str = "adam",
     ) -> None:
-        super().__init__(gan_mode=gan_mode, lambda_gp=lambda_gp)
+        super().__init__(gan_mode=gan_mode, lambda_gp=lambda_gp, clip_value=clip_value, n_critic=n_critic)
         self.lambda_l1 = lambda_l1
         self.direction = direction
         self.generator_arch = generator
@@ -74,26 +89,31 @@ class Pix2Pix(Method):
         self.generator = GENERATORS.build(generator, **self.generator_kwargs)
         self.discriminator = DISCRIMINATORS.build(discriminator, **d_kwargs)  # judges cat(a, b)
         self.optimizers = {
-            "g": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
-            "d": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
+            "g": create_optimizer(optimizer, self.generator.parameters(), lr=lr, betas=betas),
+            "d": create_optimizer(optimizer, self.discriminator.parameters(), lr=lr, betas=betas),
         }
 
     def training_step(self, batch: Batch) -> StepOutput:
         real_a, real_b = batch.a, batch.b  # (B, C_in, H, W), (B, C_out, H, W) in [-1, 1]
         fake_b = self.generator(real_a)  # G(x)
+        losses: dict[str, Tensor] = {}
 
-        with frozen(self.discriminator):  # G: fool D on the pair and stay near the target
-            loss_g_gan = generator_loss(self.discriminator(torch.cat([real_a, fake_b], 1)), self.gan_mode)
-            loss_g_l1 = l1_loss(fake_b, real_b)
-            self.step(self.optimizers["g"], loss_g_gan + self.lambda_l1 * loss_g_l1)
+        if self.generator_turn():  # G: fool D on the pair and stay near the target (1 step in n_critic)
+            with frozen(self.discriminator):
+                loss_g_gan = generator_loss(self.discriminator(torch.cat([real_a, fake_b], 1)), self.gan_mode)
+                loss_g_l1 = l1_loss(fake_b, real_b)
+                self.step(self.optimizers["g"], loss_g_gan + self.lambda_l1 * loss_g_l1)
+            losses |= {"g/gan": loss_g_gan, "g/l1": loss_g_l1}
 
         # D: real pairs (x, y) against detached fakes (x, G(x))
         loss_d = self.discriminator_loss(
             self.discriminator, torch.cat([real_a, real_b], 1), torch.cat([real_a, fake_b], 1)
         )
         self.step(self.optimizers["d"], loss_d["d"])
+        self.clip_weights(self.discriminator)
+        self.steps_done += 1
 
-        losses = {"g/gan": loss_g_gan, "g/l1": loss_g_l1, **loss_d}
+        losses |= loss_d
         return StepOutput(
             losses=losses, images={"real_a": real_a, "fake_b": fake_b, "real_b": real_b}
         ).detached()
@@ -132,4 +152,8 @@ def pix2pix(*, recipe: Any) -> Pix2Pix:
         lr=train.lr,
         betas=(train.beta1, train.beta2),
         direction=data.direction,
+        lambda_gp=model.lambda_gp,
+        clip_value=model.clip_value,
+        n_critic=train.n_critic,
+        optimizer=train.optimizer,
     )

@@ -25,6 +25,7 @@ takes minutes, which a CPU run rarely wins back, so ``auto`` leaves it off there
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -162,11 +163,10 @@ def apply_fast_paths(method: Method, fast: FastPaths) -> Method:
 
 def channels_last_batch(batch: Batch) -> Batch:
     """``batch`` with its images in channels-last memory format (the values are unchanged)."""
-    return Batch(
+    return dataclasses.replace(
+        batch,
         a=batch.a.contiguous(memory_format=torch.channels_last),
         b=batch.b.contiguous(memory_format=torch.channels_last),
-        a_paths=batch.a_paths,
-        b_paths=batch.b_paths,
     )
 
 
@@ -212,5 +212,5 @@ def prepare_batch(
     """Apply the device augmentation (with ``seed``) and the memory format to a batch on its device."""
     if augment is not None:
         a, b = augment(batch.a, batch.b, seed=seed)
-        batch = Batch(a=a, b=b, a_paths=batch.a_paths, b_paths=batch.b_paths)
+        batch = dataclasses.replace(batch, a=a, b=b)  # labels and paths stay
     return channels_last_batch(batch) if channels_last else batch

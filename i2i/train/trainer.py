@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 from torch.utils.data import get_worker_info as _worker_info
 
 from i2i.config import Recipe, load_recipe, recipe_to_yaml
 from i2i.data import build_dataset
 from i2i.data.gpu_transforms import device_dataset_geometry
+from i2i.data.labelled import LABELLED_LAYOUTS, build_labelled_dataset
 from i2i.methods import Batch, Method, create_method
 from i2i.train.accelerate import (
     apply_fast_paths,
@@ -324,7 +325,7 @@ class _Run:
                     if items is None:
                         break
                     first_step_time = first_step_time or time.perf_counter()
-                    losses = self._training_step(Batch.from_items(items, self.device))
+                    losses = self._training_step(self.method.batch_from_items(items, self.device))
                     history.append(losses)
                     log.update(self.step, f"{self.epoch + 1}/{self.total_epochs}", losses)
                     if self.position == self.steps_per_epoch:
@@ -426,12 +427,8 @@ class _Run:
         dataset = _build_dataset(self.recipe, train=False)
         count = min(self.recipe.train.num_samples, len(dataset))  # type: ignore[arg-type]
         indices = np.linspace(0, len(dataset) - 1, count).round().astype(int).tolist()  # type: ignore[arg-type]
-        items = [dataset[i] for i in indices]
-        collated = {
-            "a": torch.stack([item["a"] for item in items]),  # type: ignore[misc]
-            "b": torch.stack([item["b"] for item in items]),  # type: ignore[misc]
-        }
-        return Batch.from_items(collated, self.device)
+        collated = default_collate([dataset[i] for i in indices])
+        return self.method.batch_from_items(collated, self.device)
 
     def _sample(self) -> dict[str, torch.Tensor]:
         self.method.eval()  # what inference gives: dropout off, batch norm running statistics
@@ -546,8 +543,25 @@ def _build_dataset(recipe: Recipe, *, train: bool) -> Dataset[dict[str, object]]
             int(geometry["crop_size"]),
             bool(geometry["flip"]),
         )
+    if d.layout in LABELLED_LAYOUTS:  # one image and its class / domain per item (cgan, stargan)
+        return build_labelled_dataset(
+            d.layout,
+            d.root,
+            "train",
+            train=train,
+            domains=d.domains,
+            load_size=load_size,
+            crop_size=crop_size,
+            preprocess=d.preprocess,
+            flip=flip,
+            channels=d.in_channels,
+            max_images=d.max_images,
+            synthetic_size=d.synthetic_size,
+            synthetic_count=d.synthetic_count,
+            seed=recipe.train.seed,
+        )
     return build_dataset(
-        d.layout,
+        d.layout,  # type: ignore[arg-type]  # an image-to-image layout: the labelled ones returned above
         d.root,
         "train",
         train=train,

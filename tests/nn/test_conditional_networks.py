@@ -78,7 +78,7 @@ def test_acgan_head_classifies_and_leaves_the_logits_label_free() -> None:
         "dcgan", in_channels=1, base_channels=2, num_layers=2, num_classes=7, conditioning="acgan"
     )
     x = torch.randn(2, 1, 16, 16)
-    logits, classes = d.forward_with_classes(x, torch.tensor([1, 2]))
+    logits, classes = d(x, torch.tensor([1, 2]), with_classes=True)
     assert logits.shape == (2, 1, 1, 1) and classes is not None and classes.shape == (2, 7)
     torch.testing.assert_close(logits, d(x, torch.tensor([5, 6])))
 
@@ -124,9 +124,9 @@ def test_stargan_discriminator_heads_follow_the_paper() -> None:
         32,
     ]
     assert d.cls.kernel_size == (2, 2) and d.src.kernel_size == (3, 3)
-    src, cls = d.forward_with_classes(torch.zeros(3, 3, 128, 128))
+    src, cls = d(torch.zeros(3, 3, 128, 128), with_classes=True)
     assert src.shape == (3, 1, 2, 2) and cls.shape == (3, 5)
     with pytest.raises(ValueError, match="built for 128x128 images, got 64x64"):
-        d.forward_with_classes(torch.zeros(1, 3, 64, 64))
+        d(torch.zeros(1, 3, 64, 64), with_classes=True)
     with pytest.raises(ValueError, match="multiple of 2\\*\\*num_layers"):
         StarGANDiscriminator(image_size=100)

@@ -73,7 +73,7 @@ def test_run_directory_layout_and_checkpoint_contents(tiny_recipe: TinyRecipe, t
     state = torch.load(result.checkpoint / "state.pt", weights_only=True)  # type: ignore[operator]
     assert (state["step"], state["epoch"], state["position"]) == (5, 1, 1)
     assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
-    assert set(state["method"]) == {"fake_a_pool", "fake_b_pool"}
+    assert set(state["method"]) == {"fake_a_pool", "fake_b_pool", "steps_done"}
     specs = read_generator_specs(result.checkpoint / "weights.safetensors")  # type: ignore[operator]
     assert [(s.key_prefix, s.direction, s.method, s.crop_size) for s in specs] == [
         ("g_ab.", "a2b", "cyclegan", 32),

@@ -3,7 +3,7 @@ classifier (ACGAN, Odena et al. 2017)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -27,7 +27,7 @@ class DCGANDiscriminator(nn.Module):
     - ``"projection"``: ``logit(x, y) = psi(phi(x)) + <embed(y), phi(x)>`` (Miyato & Koyama 2018),
       the inner product averaged over the head's 4x4 window, so it has the shape of the logits.
     - ``"acgan"``: the logits ignore the label; a second 4x4 head classifies the image into
-      ``num_classes`` (:meth:`forward_with_classes`), trained with cross-entropy on real and fake images.
+      ``num_classes`` (``forward(x, with_classes=True)``), trained with cross-entropy on real and fake images.
     - ``"none"``: unconditional.
 
     Args:
@@ -117,14 +117,27 @@ class DCGANDiscriminator(nn.Module):
         inner = (self.embedding(labels)[:, :, None, None] * phi).sum(dim=1, keepdim=True)  # (B, 1, H', W')
         return logits + F.avg_pool2d(inner, 4, stride=1)  # <embed(y), phi(x)> per 4x4 window
 
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self._logits(self._phi(x), labels)
+    @overload
+    def forward(
+        self, x: Tensor, labels: Tensor | None = None, *, with_classes: Literal[False] = False
+    ) -> Tensor: ...
 
-    def forward_with_classes(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """``(logits, class_logits)``; ``class_logits`` is ``(B, num_classes)`` for acgan, else ``None``."""
+    @overload
+    def forward(
+        self, x: Tensor, labels: Tensor | None = None, *, with_classes: Literal[True]
+    ) -> tuple[Tensor, Tensor | None]: ...
+
+    def forward(
+        self, x: Tensor, labels: Tensor | None = None, *, with_classes: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor | None]:
+        """Logits; with ``with_classes=True`` the pair ``(logits, class_logits)``, where ``class_logits``
+        is ``(B, num_classes)`` for acgan and ``None`` otherwise (one call, so it works under DDP)."""
         phi = self._phi(x)
+        logits = self._logits(phi, labels)
+        if not with_classes:
+            return logits
         classes = self.classifier(phi).mean(dim=(2, 3)) if self.classifier is not None else None
-        return self._logits(phi, labels), classes
+        return logits, classes
 
     def forward_features(self, x: Tensor, labels: Tensor | None = None) -> list[Tensor]:
         """The output of every layer (after its activation); the last entry is the logits."""

@@ -3,7 +3,7 @@ features (Choi et al., "StarGAN", CVPR 2018)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import Tensor, nn
@@ -21,7 +21,7 @@ class StarGANDiscriminator(nn.Module):
     - ``D_src``: a 3x3 convolution to one channel, a PatchGAN map of real/fake logits
       (:meth:`forward`): 2x2 for 128 px with 6 layers, as in the paper.
     - ``D_cls``: a convolution whose kernel covers the whole final map, to ``num_domains`` logits
-      (:meth:`forward_with_classes`); it needs inputs of ``image_size``.
+      (``forward(x, with_classes=True)``); it needs inputs of ``image_size``.
 
     Channels double per layer from ``base_channels`` (64 -> 2048 over 6 layers in the paper); no
     normalisation by default, as the paper's WGAN-GP critic.
@@ -43,7 +43,7 @@ class StarGANDiscriminator(nn.Module):
 
     Example:
         >>> d = StarGANDiscriminator(num_domains=3, image_size=32, base_channels=4, num_layers=3)
-        >>> src, cls = d.forward_with_classes(torch.zeros(2, 3, 32, 32))
+        >>> src, cls = d(torch.zeros(2, 3, 32, 32), with_classes=True)
         >>> tuple(src.shape), tuple(cls.shape)
         ((2, 1, 4, 4), (2, 3))
     """
@@ -96,11 +96,17 @@ class StarGANDiscriminator(nn.Module):
             x = stage(x)
         return x
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.src(self._phi(x))
+    @overload
+    def forward(self, x: Tensor, *, with_classes: Literal[False] = False) -> Tensor: ...
 
-    def forward_with_classes(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(D_src(x), D_cls(x))``: logits ``(B, 1, h, w)`` and domain logits ``(B, num_domains)``."""
+    @overload
+    def forward(self, x: Tensor, *, with_classes: Literal[True]) -> tuple[Tensor, Tensor]: ...
+
+    def forward(self, x: Tensor, *, with_classes: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        """``D_src(x)``; with ``with_classes=True`` the pair ``(D_src(x), D_cls(x))``, domain logits
+        ``(B, num_domains)`` (one call, so it works under DDP)."""
+        if not with_classes:
+            return self.src(self._phi(x))
         if not torch.compiler.is_compiling() and (
             x.shape[2] != self.image_size or x.shape[3] != self.image_size
         ):
