@@ -211,6 +211,9 @@ def translate(
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Reader and writer threads (each).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    domain: Annotated[
+        str | None, typer.Option(help="Multi-domain (StarGAN) models: the target domain name.")
+    ] = None,
 ) -> None:
     """Translate every image under INPUT_DIR with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
@@ -225,6 +228,7 @@ def translate(
             overlap=overlap,
             resize=resize,
             direction=direction,
+            domain=domain,
         )
         summary = translator.translate_dir(
             input_dir,

@@ -17,6 +17,8 @@ from i2i import __version__
 from i2i.weights import GeneratorSpec
 
 _PREFIX = "i2i."
+DOMAIN_INPUT_NAME = "domain"
+"""Second graph input of a multi-domain (StarGAN) model: ``(B,)`` int64 target domain indices."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class ModelInfo:
         version: i2i version that wrote the file.
         input_name: Name of the image input of the ONNX graph.
         output_name: Name of the image output.
+        domains: Target domain names of a multi-domain generator (StarGAN), in index order; its graph
+            has a second input ``"domain"``, ``(B,)`` int64. Empty for one-direction models (and in
+            files written before the field existed).
     """
 
     arch: str
@@ -52,6 +57,7 @@ class ModelInfo:
     version: str = __version__
     input_name: str = "image"
     output_name: str = "translated"
+    domains: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: GeneratorSpec, size_multiple: int, precision: str = "fp32") -> ModelInfo:
@@ -67,6 +73,7 @@ class ModelInfo:
             crop_size=spec.crop_size,
             precision=precision,
             recipe=spec.recipe,
+            domains=tuple(json.loads(spec.extra.get("domains", "[]"))),
         )
 
     def to_props(self) -> dict[str, str]:
@@ -95,7 +102,26 @@ class ModelInfo:
                 f"{source}: no i2i metadata for {', '.join(missing)} (was it exported by `i2i export`?)"
             )
         values["value_range"] = tuple(values["value_range"])
+        values["domains"] = tuple(values.get("domains", ()))
         return cls(**values)
+
+    def domain_index(self, domain: str | None) -> int | None:
+        """The index of target ``domain`` for a multi-domain model (None for a one-direction model).
+
+        Raises:
+            ValueError: A domain for a one-direction model, none or an unknown one for a multi-domain model.
+        """
+        if not self.domains:
+            if domain is not None:
+                raise ValueError(f"--domain {domain}: this {self.method} model has no domains to choose from")
+            return None
+        if domain is None:
+            raise ValueError(
+                f"this {self.method} model translates into {', '.join(self.domains)}: choose one with --domain"
+            )
+        if domain not in self.domains:
+            raise ValueError(f"unknown domain {domain!r}; this model knows {', '.join(self.domains)}")
+        return self.domains.index(domain)
 
 
 def read_onnx_info(path: Path) -> ModelInfo:

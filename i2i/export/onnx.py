@@ -37,7 +37,7 @@ import onnx
 import torch
 from torch import nn
 
-from i2i.export.metadata import ModelInfo, write_onnx_info
+from i2i.export.metadata import DOMAIN_INPUT_NAME, ModelInfo, write_onnx_info
 from i2i.export.quantize import CALIBRATE_METHODS, quantize_int8
 from i2i.export.verify import ErrorStats, VerifyReport, verify_onnx
 from i2i.weights import GeneratorSpec, atomic_path, load_generator
@@ -133,6 +133,8 @@ def export_onnx_with_report(
     path = Path(path)
     _check_options(path, opset, precision, calibration_images, calibrate_method)
     info = dataclasses.replace(info, precision=precision)
+    if info.domains and precision == "int8":
+        raise ExportError(f"{path}: int8 export of a multi-domain model is not supported; use fp32 or fp16")
     model = copy.deepcopy(generator).cpu().float().eval()
 
     proto = trace_to_onnx(model, info, opset=opset)
@@ -169,6 +171,8 @@ def trace_to_onnx(model: nn.Module, info: ModelInfo, *, opset: int = DEFAULT_OPS
     """
     multiple = max(int(info.size_multiple), 1)
     example = torch.zeros(2, info.in_channels, 2 * _example_side(multiple), 2 * _example_side(multiple))
+    inputs: tuple[torch.Tensor, ...] = (example,)
+    names = [INPUT_NAME]
     batch = torch.export.Dim("batch", min=1)
     height = torch.export.Dim("height", min=1)
     width = torch.export.Dim("width", min=1)
@@ -177,16 +181,23 @@ def trace_to_onnx(model: nn.Module, info: ModelInfo, *, opset: int = DEFAULT_OPS
         if multiple > 1
         else {0: batch, 2: height, 3: width}
     )
+    shapes: tuple[dict[int, Any], ...] = (dynamic,)
+    if info.domains:  # StarGAN: the target domain as a second input, (B,) int64
+        inputs, names, shapes = (
+            (example, torch.arange(2) % len(info.domains)),
+            [*names, DOMAIN_INPUT_NAME],
+            (dynamic, {0: batch}),
+        )
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter warns about its own internals, not about our model
         program: Any = torch.onnx.export(
             model,
-            (example,),
+            inputs,
             dynamo=True,
-            input_names=[INPUT_NAME],
+            input_names=names,
             output_names=[OUTPUT_NAME],
             opset_version=opset,
-            dynamic_shapes=(dynamic,),
+            dynamic_shapes=shapes,
             external_data=False,
             optimize=True,
             verbose=False,

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from i2i.export.metadata import ModelInfo, read_onnx_info
+from i2i.export.metadata import DOMAIN_INPUT_NAME, ModelInfo, read_onnx_info
 
 FP32_ATOL = 1e-4
 FP16_BOUND = 2e-2
@@ -154,9 +154,15 @@ def verify_onnx(
     for (height, width), batch in zip(sizes, batch_sizes, strict=False):
         shape = (batch, info.in_channels, height, width)
         x = rng.uniform(low, high, size=shape).astype(np.float32)
-        (y,) = session.run([info.output_name], {info.input_name: x})
+        feed: dict[str, np.ndarray] = {info.input_name: x}
+        extra: tuple[torch.Tensor, ...] = ()
+        if info.domains:  # every domain in turn over the batch
+            domain = np.arange(batch, dtype=np.int64) % len(info.domains)
+            feed[DOMAIN_INPUT_NAME] = domain
+            extra = (torch.from_numpy(domain),)
+        (y,) = session.run([info.output_name], feed)
         with torch.no_grad():
-            expected = model(torch.from_numpy(x)).numpy()
+            expected = model(torch.from_numpy(x), *extra).numpy()
         if y.shape != expected.shape:
             raise VerifyError(
                 f"{path}: ONNX output shape {y.shape} for input {shape}, PyTorch gives {expected.shape}"

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from i2i.export.metadata import ModelInfo, read_onnx_info
+from i2i.export.metadata import DOMAIN_INPUT_NAME, ModelInfo, read_onnx_info
 from i2i.weights import load_generator
 
 __all__ = [
@@ -104,15 +104,22 @@ class OnnxBackend:
         path: ``.onnx`` file written by ``i2i export``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"tensorrt"`` (see :func:`onnx_providers`).
         threads: Intra-op threads for the CPU provider (default: all cores).
+        domain: Multi-domain (StarGAN) models: the target domain, one of ``info.domains``.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, device: str = "auto", threads: int | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        device: str = "auto",
+        threads: int | None = None,
+        domain: str | None = None,
     ) -> None:
         import onnxruntime as ort
 
         self.path = Path(path)
         self.info = read_onnx_info(self.path)
+        self.domain = self.info.domain_index(domain)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -122,6 +129,8 @@ class OnnxBackend:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         feed = {self.info.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
+        if self.domain is not None:
+            feed[DOMAIN_INPUT_NAME] = np.full(batch.shape[0], self.domain, dtype=np.int64)
         (out,) = self.session.run([self.info.output_name], feed)
         return np.asarray(out, dtype=np.float32)
 
@@ -150,6 +159,7 @@ class TorchBackend:
             fast for a mean absolute error near 0.008 in [-1, 1] units) or ``"fp16"`` (autocast, CUDA only).
         channels_last: NHWC memory layout; default on for CUDA and for bf16/fp16 autocast, where the
             convolution kernels prefer it, off for fp32 on CPU, where it measured no faster.
+        domain: Multi-domain (StarGAN) models: the target domain, one of ``info.domains``.
     """
 
     def __init__(
@@ -160,7 +170,9 @@ class TorchBackend:
         device: str = "auto",
         precision: str | None = None,
         channels_last: bool | None = None,
+        domain: str | None = None,
     ) -> None:
+        self.domain = info.domain_index(domain)
         self.device = torch_device(device)
         self.precision = precision or "fp32"
         if self.precision not in ("fp32", "bf16", "fp16"):
@@ -186,11 +198,14 @@ class TorchBackend:
         device: str = "auto",
         precision: str | None = None,
         channels_last: bool | None = None,
+        domain: str | None = None,
     ) -> TorchBackend:
         """A backend for a ``.safetensors`` file, a checkpoint directory or a run directory."""
         module, spec = load_generator(Path(source), direction=direction)
         info = ModelInfo.from_spec(spec, int(getattr(module, "size_multiple", 1)), precision or "fp32")
-        return cls(module, info, device=device, precision=precision, channels_last=channels_last)
+        return cls(
+            module, info, device=device, precision=precision, channels_last=channels_last, domain=domain
+        )
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
@@ -204,7 +219,10 @@ class TorchBackend:
                 enabled=self._autocast_dtype is not None,
             ),
         ):
-            y = self.module(x)
+            domain = (
+                () if self.domain is None else (torch.full((x.shape[0],), self.domain, device=self.device),)
+            )
+            y = self.module(x, *domain)
         return y.float().contiguous().cpu().numpy()
 
 
@@ -214,6 +232,7 @@ def load_backend(
     device: str = "auto",
     precision: str | None = None,
     direction: str | None = None,
+    domain: str | None = None,
     **kwargs: Any,
 ) -> Backend:
     """The backend for ``model``: an ``.onnx`` file -> :class:`OnnxBackend`; a ``.safetensors`` file, a
@@ -236,5 +255,7 @@ def load_backend(
             raise ValueError(
                 f"{path}: --direction applies to PyTorch models; an ONNX model has one direction"
             )
-        return OnnxBackend(path, device=device, **kwargs)
-    return TorchBackend.load(path, direction=direction, device=device, precision=precision, **kwargs)
+        return OnnxBackend(path, device=device, domain=domain, **kwargs)
+    return TorchBackend.load(
+        path, direction=direction, device=device, precision=precision, domain=domain, **kwargs
+    )

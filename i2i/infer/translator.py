@@ -88,6 +88,7 @@ class Translator:
         resize: Scale each image so its shorter side is this many pixels (each side rounded to the size
             multiple); the output has the resized size. ``None`` keeps the input size.
         direction: PyTorch files with both generators (CycleGAN): ``"a2b"`` or ``"b2a"``.
+        domain: Multi-domain (StarGAN) models: the target domain name (required for them).
 
     Example:
         >>> translator = Translator("horse2zebra.onnx")  # doctest: +SKIP
@@ -105,12 +106,15 @@ class Translator:
         overlap: int = 32,
         resize: int | None = None,
         direction: str | None = None,
+        domain: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if resize is not None and resize < 1:
             raise ValueError(f"resize must be a positive number of pixels, got {resize}")
-        self.backend = load_backend(model, device=device, precision=precision, direction=direction)
+        self.backend = load_backend(
+            model, device=device, precision=precision, direction=direction, domain=domain
+        )
         self.info = self.backend.info
         multiple = self.info.size_multiple
         if tile is not None and (tile <= 0 or tile % multiple):
