@@ -83,11 +83,22 @@ def train(
         ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    devices: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Train with N processes on this machine (one per GPU, DDP); "
+            "for several machines use torchrun -m i2i train.",
+        ),
+    ] = 1,
 ) -> None:
     """Train the method that RECIPE describes; run it again to resume, Ctrl-C saves a checkpoint."""
+    import os
+
     from i2i.config import RecipeError, load_recipe
     from i2i.train import NonFiniteLossError, RunDirError
     from i2i.train import train as run_training
+    from i2i.train.distributed import train_on_devices
 
     try:
         loaded = load_recipe(recipe, overrides or [])
@@ -96,7 +107,12 @@ def train(
         raise typer.Exit(2) from error
     run_dir = out if out is not None else Path("runs") / loaded.name
     try:
-        result = run_training(loaded, run_dir, resume=resume, force=force, progress=progress)
+        if devices > 1:
+            result = train_on_devices(
+                loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress
+            )
+        else:
+            result = run_training(loaded, run_dir, resume=resume, force=force, progress=progress)
     except RunDirError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -106,6 +122,13 @@ def train(
     except KeyboardInterrupt:
         typer.echo(f"interrupted; checkpoint saved in {run_dir}; run the same command to resume", err=True)
         raise typer.Exit(130) from None
+    except Exception as error:  # a failed process of --devices N (ChildFailedError names its exception)
+        if type(error).__name__ != "ChildFailedError":
+            raise
+        typer.echo(f"error: a training process failed: {error}", err=True)
+        raise typer.Exit(1) from error
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+        return
     typer.echo(
         f"trained {result.step} steps ({result.epoch} epochs) in {result.seconds:.0f} s "
         f"({result.seconds_per_step:.3g} s/step)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -16,6 +17,7 @@ from i2i.methods import Batch, CycleGAN, Method, Pix2Pix
 from i2i.train.distributed import (
     DistributedContext,
     MethodDDP,
+    launch,
     shard_batches,
     unwrapped,
     wrap_networks,
@@ -146,3 +148,76 @@ def test_context_reads_the_torchrun_environment() -> None:
     assert context.device(torch.device("cuda")) == torch.device("cuda", 1)
     assert context.device(torch.device("cpu")) == torch.device("cpu")
     assert not DistributedContext.from_env({}).enabled
+
+
+def _train_then_resume(settings: list[str], out: str) -> tuple[Any, Any]:
+    """In each launched process: 3 steps, then a second run that resumes to 4 (one launch, two runs).
+
+    The process group is created here, once, so both runs use it (the trainer leaves a group it did
+    not create open) instead of joining the launcher's rendezvous twice.
+    """
+    from i2i.config import load_recipe
+    from i2i.train import train
+
+    torch.set_num_threads(1)  # two processes share the two cores
+    dist.init_process_group("gloo")
+    try:
+        first = train(
+            load_recipe("demo_cyclegan", [*settings, "train.max_steps=3"]), Path(out), progress=False
+        )
+        second = train(
+            load_recipe("demo_cyclegan", [*settings, "train.max_steps=4"]), Path(out), progress=False
+        )
+    finally:
+        dist.destroy_process_group()
+    return first, second
+
+
+@pytest.mark.slow
+def test_two_processes_train_write_once_and_resume_on_both_ranks(
+    tmp_path: Path, tiny_overrides: list[str]
+) -> None:
+    # torch's elastic launcher (what `i2i train --devices 2` runs), gloo on the CPU: 8 images, batch 2
+    # per rank and 2 ranks make 2 steps per epoch, so 3 steps cross an epoch and stop mid-epoch.
+    settings = [*tiny_overrides, "model.pool_size=3"]
+    first, second = launch(_train_then_resume, (settings, str(tmp_path)), nproc=2)
+    assert (first.step, first.epoch, second.step, second.epoch) == (3, 1, 4, 2)
+    assert second.resumed_from == tmp_path / "checkpoints" / "step_00000003"
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]  # one line per step: rank 1 writes nothing
+    assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == [
+        "step_00000003.png",
+        "step_00000004.png",
+    ]
+    state = torch.load(tmp_path / "checkpoints" / "step_00000003" / "state.pt", weights_only=True)
+    assert (state["step"], state["epoch"], state["position"]) == (3, 1, 1)
+    assert len(state["ranks"]) == 2  # each rank's RNG and image pools, restored by each rank
+    assert not torch.equal(state["ranks"][0]["rng"]["torch"], state["ranks"][1]["rng"]["torch"])
+
+
+def test_cli_devices_launches_processes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import i2i.train.distributed as distributed
+    from i2i.cli import app
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_train_on_devices(recipe: Any, out_dir: Path, **kwargs: Any) -> Any:
+        calls.append({"name": recipe.name, "out": out_dir, **kwargs})
+        raise KeyboardInterrupt  # stop before reporting a result
+
+    monkeypatch.setattr(distributed, "train_on_devices", fake_train_on_devices)
+    args = ["train", "demo_pix2pix", "--out", str(tmp_path), "--devices", "3", "--no-progress"]
+    outcome = CliRunner().invoke(app, args)
+    assert outcome.exit_code == 130, outcome.output
+    assert calls == [
+        {
+            "name": "demo_pix2pix",
+            "out": tmp_path,
+            "devices": 3,
+            "resume": True,
+            "force": False,
+            "progress": False,
+        }
+    ]
