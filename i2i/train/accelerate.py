@@ -91,6 +91,12 @@ def resolve_fast_paths(
         A :class:`FastPaths`.
     """
     cuda = device.type == "cuda"
+    sync_batchnorm = _choose(train.sync_batchnorm, cuda and world_size > 1) and world_size > 1
+    if sync_batchnorm and device.type == "cpu":  # torch synchronises batch norm on accelerators only
+        logger.warning(
+            "train.sync_batchnorm: not available on the CPU; each process normalises its own batch"
+        )
+        sync_batchnorm = False
     adam: str = train.adam
     if adam == "auto":
         adam = "fused" if device.type in _FUSED_DEVICES else "foreach"
@@ -103,7 +109,7 @@ def resolve_fast_paths(
         cudnn_benchmark=_choose(train.cudnn_benchmark, cuda) and cuda,
         pin_memory=_choose(train.pin_memory, cuda) and device.type != "cpu",
         persistent_workers=_choose(train.persistent_workers, num_workers > 0) and num_workers > 0,
-        sync_batchnorm=_choose(train.sync_batchnorm, cuda and world_size > 1) and world_size > 1,
+        sync_batchnorm=sync_batchnorm,
     )
 
 

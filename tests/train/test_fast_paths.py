@@ -107,6 +107,9 @@ def test_auto_resolves_per_device(tiny_recipe: TinyRecipe) -> None:
     explicit = tiny_recipe("demo_pix2pix", "train.compile=true", "train.channels_last=false").train
     assert resolve_fast_paths(explicit, torch.device("cuda")).compile
     assert not resolve_fast_paths(explicit, torch.device("cuda")).channels_last
+    synced = tiny_recipe("demo_pix2pix", "train.sync_batchnorm=true").train
+    assert resolve_fast_paths(synced, torch.device("cuda"), world_size=2).sync_batchnorm
+    assert not resolve_fast_paths(synced, torch.device("cpu"), world_size=2).sync_batchnorm  # CUDA only
 
 
 def test_adam_kernels_give_the_same_update() -> None:
