@@ -193,9 +193,11 @@ def is_compiled(network: nn.Module) -> bool:
 
 
 def batch_augment(recipe: Any) -> BatchAugment | None:
-    """The device-side augmentation a recipe asks for (``data.augment_on: device``), else None."""
-    from i2i.config.schema import PAIRED_LAYOUTS
+    """The device-side augmentation a recipe asks for (``data.augment_on: device``), else None.
 
+    Both sides of a batch get the same draws unless the layout is unpaired (a labelled layout's batch
+    holds one image per item as both ``a`` and ``b``, which must stay equal).
+    """
     data = recipe.data
     if data.augment_on != "device":
         return None
@@ -203,7 +205,7 @@ def batch_augment(recipe: Any) -> BatchAugment | None:
         crop_size=data.crop_size if data.preprocess == "resize_and_crop" else None,
         flip=data.flip,
         color_jitter=data.color_jitter,
-        paired=data.layout in PAIRED_LAYOUTS,
+        paired=data.layout not in ("unaligned", "synthetic_unpaired"),
     )
 
 

@@ -13,13 +13,16 @@ import torch
 from safetensors.torch import load_file
 
 from i2i.config import Recipe
+from i2i.data.gpu_transforms import BatchAugment
 from i2i.methods import Batch, Pix2Pix, create_method
 from i2i.train import train
 from i2i.train.accelerate import (
     FastPaths,
     apply_fast_paths,
+    batch_augment,
     cudnn_benchmark,
     is_compiled,
+    prepare_batch,
     resolve_fast_paths,
     set_adam_impl,
 )
@@ -168,3 +171,17 @@ def test_cudnn_benchmark_is_restored_after_the_run() -> None:
     with cudnn_benchmark(not previous):
         assert torch.backends.cudnn.benchmark is (not previous)
     assert torch.backends.cudnn.benchmark is previous
+
+
+def test_prepare_batch_keeps_labels_and_equal_sides(tiny_recipe: TinyRecipe) -> None:
+    # a labelled batch (cgan, stargan) holds one image as both a and b: the same draws keep them equal
+    images = torch.rand(2, 3, 8, 8) * 2 - 1
+    batch = Batch(a=images, b=images, labels=torch.tensor([1, 2]))
+    augment = batch_augment(tiny_recipe("demo_pix2pix", "data.augment_on=device", "data.load_size=40"))
+    assert augment is not None and augment.paired
+    out = prepare_batch(batch, augment=BatchAugment(crop_size=4, flip=True), seed=3, channels_last=True)
+    assert out.labels is not None and torch.equal(out.labels, torch.tensor([1, 2]))
+    assert out.a.shape == (2, 3, 4, 4) and torch.equal(out.a, out.b)
+    assert out.a.is_contiguous(memory_format=torch.channels_last)
+    unpaired = batch_augment(tiny_recipe("demo_cyclegan", "data.augment_on=device", "data.load_size=40"))
+    assert unpaired is not None and not unpaired.paired
