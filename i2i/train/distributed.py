@@ -38,6 +38,8 @@ import inspect
 import logging
 import os
 import random
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -336,7 +338,18 @@ def launch(fn: Callable[..., T], args: Sequence[Any], *, nproc: int) -> T:
         monitor_interval=0.2,
         start_method="spawn",
     )
-    results = elastic_launch(config, fn)(*args)
+    # The launcher installs its own handlers (they stop the processes) and leaves them: restore ours.
+    signals = [
+        getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+    ]
+    saved = {sig: signal.getsignal(sig) for sig in signals}
+    try:
+        results = elastic_launch(config, fn)(*args)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in saved.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
     return results[0]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,9 @@ def test_two_processes_train_write_once_and_resume_on_both_ranks(
     # torch's elastic launcher (what `i2i train --devices 2` runs), gloo on the CPU: 8 images, batch 2
     # per rank and 2 ranks make 2 steps per epoch, so 3 steps cross an epoch and stop mid-epoch.
     settings = [*tiny_overrides, "model.pool_size=3"]
+    handler = signal.getsignal(signal.SIGINT)
     first, second = launch(_train_then_resume, (settings, str(tmp_path)), nproc=2)
+    assert signal.getsignal(signal.SIGINT) is handler  # the launcher's own handler is removed again
     assert (first.step, first.epoch, second.step, second.epoch) == (3, 1, 4, 2)
     assert second.resumed_from == tmp_path / "checkpoints" / "step_00000003"
     steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
