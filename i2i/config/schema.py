@@ -379,8 +379,6 @@ class StarGANModel(ModelBase):
     lambda_cls: float = Field(default=1.0, ge=0.0)  # domain classification loss weight
 
 
-
-
 class _LabelledRecipe(RecipeBase):
     """Checks shared by the methods trained on labelled data (one image and its class per item)."""
 

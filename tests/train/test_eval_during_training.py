@@ -15,7 +15,12 @@ from i2i.train import train
 
 TinyRecipe = Callable[..., Recipe]
 # Random Inception weights: the numbers mean nothing, but every code path of the real metric runs.
-EVAL = ["train.eval_every=2", "train.eval_metric=l1", "train.eval_max_images=4", "train.inception_weights=random"]
+EVAL = [
+    "train.eval_every=2",
+    "train.eval_metric=l1",
+    "train.eval_max_images=4",
+    "train.inception_weights=random",
+]
 
 
 @pytest.mark.slow
