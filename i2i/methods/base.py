@@ -31,6 +31,7 @@ __all__ = [
     "create_optimizer",
     "frozen",
     "network_kwargs",
+    "recipe_kwargs",
     "section_kwargs",
 ]
 
@@ -295,6 +296,24 @@ def section_kwargs(section: Any) -> dict[str, Any]:
     values = section.model_dump() if hasattr(section, "model_dump") else dict(vars(section))
     values.pop("name", None)
     return values
+
+
+def recipe_kwargs(recipe: Any) -> dict[str, Any]:
+    """The constructor arguments every method takes from a recipe: its networks, GAN objective and optimizer."""
+    model, train = recipe.model, recipe.train
+    return {
+        "generator": model.generator.name,
+        "generator_kwargs": section_kwargs(model.generator),
+        "discriminator": model.discriminator.name,
+        "discriminator_kwargs": section_kwargs(model.discriminator),
+        "gan_mode": model.gan_mode,
+        "lr": train.lr,
+        "betas": (train.beta1, train.beta2),
+        "optimizer": train.optimizer,
+        "lambda_gp": model.lambda_gp,
+        "clip_value": model.clip_value,
+        "n_critic": train.n_critic,
+    }
 
 
 def create_method(recipe: Any) -> Method:

@@ -37,7 +37,7 @@ from i2i.methods.base import (
     create_optimizer,
     frozen,
     network_kwargs,
-    section_kwargs,
+    recipe_kwargs,
 )
 from i2i.nn import DISCRIMINATORS, GENERATORS
 from i2i.nn.generators.dcgan import upsampling_steps
@@ -208,10 +208,7 @@ def cgan(*, recipe: Any) -> CGAN:
     """Class-conditional GAN (DCGAN networks; projection or ACGAN discriminator): noise + label -> image."""
     model, train, data = recipe.model, recipe.train, recipe.data
     return CGAN(
-        generator=model.generator.name,
-        generator_kwargs=section_kwargs(model.generator),
-        discriminator=model.discriminator.name,
-        discriminator_kwargs=section_kwargs(model.discriminator),
+        **recipe_kwargs(recipe),
         channels=data.out_channels,
         image_size=data.crop_size,
         classes=layout_classes(data.layout, data.domains),
@@ -219,12 +216,5 @@ def cgan(*, recipe: Any) -> CGAN:
         embedding_dim=model.embedding_dim,
         conditioning=model.conditioning,
         lambda_cls=model.lambda_cls,
-        gan_mode=model.gan_mode,
-        lr=train.lr,
-        betas=(train.beta1, train.beta2),
-        optimizer=train.optimizer,
-        lambda_gp=model.lambda_gp,
-        clip_value=model.clip_value,
-        n_critic=train.n_critic,
         seed=train.seed,
     )

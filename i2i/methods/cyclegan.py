@@ -29,7 +29,7 @@ from i2i.methods.base import (
     create_optimizer,
     frozen,
     network_kwargs,
-    section_kwargs,
+    recipe_kwargs,
 )
 from i2i.methods.image_pool import ImagePool
 from i2i.nn import DISCRIMINATORS, GENERATORS
@@ -220,22 +220,12 @@ def cyclegan(*, recipe: Any) -> CycleGAN:
     """CycleGAN (Zhu et al. 2017): two ResNet generators and two PatchGANs, LSGAN + cycle + identity; unpaired data."""
     model, train, data = recipe.model, recipe.train, recipe.data
     return CycleGAN(
-        generator=model.generator.name,
-        generator_kwargs=section_kwargs(model.generator),
-        discriminator=model.discriminator.name,
-        discriminator_kwargs=section_kwargs(model.discriminator),
+        **recipe_kwargs(recipe),
         in_channels=data.in_channels,
         out_channels=data.out_channels,
-        gan_mode=model.gan_mode,
         lambda_cycle=model.lambda_cycle,
         lambda_identity=model.lambda_identity,
         pool_size=model.pool_size,
-        lr=train.lr,
-        betas=(train.beta1, train.beta2),
         direction=data.direction,
-        lambda_gp=model.lambda_gp,
-        clip_value=model.clip_value,
-        n_critic=train.n_critic,
-        optimizer=train.optimizer,
         seed=train.seed,
     )

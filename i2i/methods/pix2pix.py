@@ -24,7 +24,7 @@ from i2i.methods.base import (
     create_optimizer,
     frozen,
     network_kwargs,
-    section_kwargs,
+    recipe_kwargs,
 )
 from i2i.nn import DISCRIMINATORS, GENERATORS
 from i2i.weights import GeneratorSpec
@@ -139,21 +139,11 @@ class Pix2Pix(Method):
 @METHODS.register
 def pix2pix(*, recipe: Any) -> Pix2Pix:
     """pix2pix (Isola et al. 2017): U-Net + PatchGAN on (a, b) pairs, GAN + L1 loss; paired data."""
-    model, train, data = recipe.model, recipe.train, recipe.data
+    model, data = recipe.model, recipe.data
     return Pix2Pix(
-        generator=model.generator.name,
-        generator_kwargs=section_kwargs(model.generator),
-        discriminator=model.discriminator.name,
-        discriminator_kwargs=section_kwargs(model.discriminator),
+        **recipe_kwargs(recipe),
         in_channels=data.in_channels,
         out_channels=data.out_channels,
-        gan_mode=model.gan_mode,
         lambda_l1=model.lambda_l1,
-        lr=train.lr,
-        betas=(train.beta1, train.beta2),
         direction=data.direction,
-        lambda_gp=model.lambda_gp,
-        clip_value=model.clip_value,
-        n_critic=train.n_critic,
-        optimizer=train.optimizer,
     )

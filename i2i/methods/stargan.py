@@ -35,7 +35,7 @@ from i2i.methods.base import (
     create_optimizer,
     frozen,
     network_kwargs,
-    section_kwargs,
+    recipe_kwargs,
 )
 from i2i.nn import DISCRIMINATORS, GENERATORS
 from i2i.weights import GeneratorSpec
@@ -188,22 +188,12 @@ class StarGAN(Method):
 @METHODS.register
 def stargan(*, recipe: Any) -> StarGAN:
     """StarGAN (Choi et al. 2018): one generator for all domains, D with a domain classifier, WGAN-GP + cycle."""
-    model, train, data = recipe.model, recipe.train, recipe.data
+    model, data = recipe.model, recipe.data
     return StarGAN(
-        generator=model.generator.name,
-        generator_kwargs=section_kwargs(model.generator),
-        discriminator=model.discriminator.name,
-        discriminator_kwargs=section_kwargs(model.discriminator),
+        **recipe_kwargs(recipe),
         channels=data.in_channels,
         image_size=data.crop_size,
         domains=layout_classes(data.layout, data.domains),
-        gan_mode=model.gan_mode,
         lambda_rec=model.lambda_rec,
         lambda_cls=model.lambda_cls,
-        lr=train.lr,
-        betas=(train.beta1, train.beta2),
-        optimizer=train.optimizer,
-        lambda_gp=model.lambda_gp,
-        clip_value=model.clip_value,
-        n_critic=train.n_critic,
     )
