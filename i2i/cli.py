@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -96,9 +96,8 @@ def train(
     import os
 
     from i2i.config import RecipeError, load_recipe
+    from i2i.launch import run_training
     from i2i.train import NonFiniteLossError, RunDirError
-    from i2i.train import train as run_training
-    from i2i.train.distributed import train_on_devices
 
     try:
         loaded = load_recipe(recipe, overrides or [])
@@ -107,12 +106,7 @@ def train(
         raise typer.Exit(2) from error
     run_dir = out if out is not None else Path("runs") / loaded.name
     try:
-        if devices > 1:
-            result = train_on_devices(
-                loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress
-            )
-        else:
-            result = run_training(loaded, run_dir, resume=resume, force=force, progress=progress)
+        result = run_training(loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress)
     except RunDirError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -146,7 +140,7 @@ def demo(
 ) -> None:
     """Train a small pix2pix and a small CycleGAN on built-in synthetic data (a few minutes on a CPU)."""
     from i2i.config import load_recipe
-    from i2i.train import train as run_training
+    from i2i.launch import run_training
 
     for name in ("demo_pix2pix", "demo_cyclegan"):
         recipe = load_recipe(name)
@@ -240,6 +234,7 @@ def translate(
 ) -> None:
     """Translate every image under INPUT_DIR with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
+    from i2i.infer.pipeline import OutputFormat, translate_folder
 
     try:
         translator = Translator(
@@ -253,10 +248,11 @@ def translate(
             direction=direction,
             domain=domain,
         )
-        summary = translator.translate_dir(
+        summary = translate_folder(
+            translator,
             input_dir,
             out,
-            output_format=output_format,
+            output_format=cast(OutputFormat, output_format),  # checked by translate_folder
             quality=quality,
             skip_existing=skip_existing,
             workers=workers,
@@ -391,17 +387,15 @@ def export(
     ] = True,
 ) -> None:
     """Export the generator in SOURCE to ONNX (eval mode; dynamic batch, height and width)."""
-    from i2i.export import ModelInfo, VerifyError, export_onnx_with_report, load_source
-    from i2i.export.onnx import size_multiple_of
+    from i2i.export import VerifyError, export_onnx_with_report, load_source
 
     try:
-        generator, spec = load_source(
+        generator, card = load_source(
             source, direction=direction, arch=arch, in_channels=in_channels, out_channels=out_channels
         )
-        info = ModelInfo.from_spec(spec, size_multiple_of(generator), precision)
         report = export_onnx_with_report(
             generator,
-            info,
+            card,
             out,
             opset=opset,
             precision=precision,
@@ -418,7 +412,7 @@ def export(
         raise typer.Exit(2) from error
     size_mb = out.stat().st_size / 1e6
     typer.echo(
-        f"wrote {out} ({info.arch}, {info.method} {info.direction}, {precision}, {size_mb:.1f} MB) "
+        f"wrote {out} ({card.arch}, {card.method} {card.direction}, {precision}, {size_mb:.1f} MB) "
         f"in {report.seconds:.1f} s"
     )
     if report.calibration is not None:
@@ -434,8 +428,8 @@ def info(
     model: Annotated[Path, typer.Argument(help="An exported .onnx file or .safetensors weights.")],
 ) -> None:
     """Print what a model file says about itself: architecture, channels, value range, sizes, precision."""
-    from i2i.export import read_onnx_info
-    from i2i.weights import read_generator_specs
+    from i2i.export import read_onnx_card
+    from i2i.weights import read_model_cards
 
     try:
         if not model.is_file():
@@ -446,37 +440,45 @@ def info(
                 "(for a reference .pth file, run `i2i import-reference` first)"
             )
         if model.suffix == ".onnx":
-            meta = read_onnx_info(model)
+            card = read_onnx_card(model)
             rows = {
-                "arch": meta.arch,
-                "method": meta.method,
-                "direction": meta.direction,
-                "channels": f"{meta.in_channels} -> {meta.out_channels}",
-                "value range": f"{meta.value_range[0]:g} .. {meta.value_range[1]:g}",
-                "size multiple": meta.size_multiple,
-                "crop size": meta.crop_size,
-                "precision": meta.precision,
+                "arch": card.arch,
+                "method": card.method,
+                "direction": card.direction,
+                "input kind": card.input_kind,
+                "channels": f"{card.in_channels} -> {card.out_channels}",
+                "value range": f"{card.value_range[0]:g} .. {card.value_range[1]:g}",
+                "size multiple": card.size_multiple,
+                "crop size": card.crop_size,
+                "precision": card.precision,
                 "mode": "eval (batch-norm running statistics, no dropout)",
-                "input": f"{meta.input_name} (batch, {meta.in_channels}, height, width) float32",
-                "output": f"{meta.output_name} (batch, {meta.out_channels}, height, width) float32",
-                "i2i version": meta.version,
-                "recipe": f"{len(meta.recipe.splitlines())} lines" if meta.recipe else "(none)",
+                "input": f"{card.input_name} (batch, {card.in_channels}, height, width) float32",
+                "output": f"{card.output_name} (batch, {card.out_channels}, height, width) float32",
+                **({"domains": ", ".join(card.domains)} if card.domains else {}),
+                "i2i version": card.version,
+                "recipe": f"{len(card.recipe.splitlines())} lines" if card.recipe else "(none)",
             }
             for key, value in rows.items():
                 typer.echo(f"{key + ':':<15}{value}")
             return
-        specs = read_generator_specs(model)
-        if not specs:
+        cards = read_model_cards(model)
+        if not cards:
             raise ValueError(f"{model}: holds no i2i generator description")
     except (ValueError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    for spec in specs:
-        kwargs = ", ".join(f"{k}={v}" for k, v in sorted(spec.kwargs.items()))
-        typer.echo(f"{spec.direction}: {spec.arch}({kwargs})")
-        typer.echo(f"  method {spec.method}, crop size {spec.crop_size}, value range {spec.value_range}")
+    for card in cards:
+        kwargs = ", ".join(f"{k}={v}" for k, v in sorted(card.kwargs.items()))
+        typer.echo(f"{card.direction}: {card.arch}({kwargs})")
         typer.echo(
-            f"  tensors prefixed {spec.key_prefix!r}" + "".join(f", {k} {v}" for k, v in spec.extra.items())
+            f"  method {card.method}, input {card.input_kind}, crop size {card.crop_size}, "
+            f"value range {card.value_range}, size multiple {card.size_multiple}"
+        )
+        for label, names in (("domains", card.domains), ("classes", card.classes)):
+            if names:
+                typer.echo(f"  {label} {', '.join(names)}")
+        typer.echo(
+            f"  tensors prefixed {card.key_prefix!r}" + "".join(f", {k} {v}" for k, v in card.extra.items())
         )
 
 
@@ -496,13 +498,13 @@ def import_reference(
     try:
         if not file.is_file():
             raise ValueError(f"{file}: no such file")
-        generator, spec = load_reference_source(
+        generator, card = load_reference_source(
             file, arch, direction=direction, in_channels=in_channels, out_channels=out_channels
         )
-        save_weights(out, generator.state_dict(), [spec])
+        save_weights(out, generator.state_dict(), [card])
     except (ValueError, OSError, RuntimeError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
     typer.echo(
-        f"wrote {out} ({arch}, base_channels {spec.kwargs['base_channels']}, {spec.kwargs['norm']} norm)"
+        f"wrote {out} ({arch}, base_channels {card.kwargs['base_channels']}, {card.kwargs['norm']} norm)"
     )

@@ -1,4 +1,4 @@
-"""Weight files carry their generator descriptions; run directories resolve to their newest checkpoint."""
+"""Weight files carry their model cards; a run directory resolves to its newest checkpoint."""
 
 from __future__ import annotations
 
@@ -7,20 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from i2i.card import ModelCard
+from i2i.files import write_text_atomic
 from i2i.nn import create_generator
-from i2i.weights import (
-    CHECKPOINTS_DIR,
-    LAST_POINTER,
-    WEIGHTS_FILE,
-    GeneratorSpec,
-    WeightsError,
-    atomic_path,
-    latest_checkpoint,
-    load_generator,
-    read_generator_specs,
-    save_weights,
-    write_text_atomic,
-)
+from i2i.run_dir import RunDir
+from i2i.weights import WeightsError, load_generator, read_model_cards, save_weights
 
 KWARGS = {"in_channels": 3, "out_channels": 1, "base_channels": 4}
 
@@ -31,10 +22,10 @@ def _two_generator_file(path: Path) -> tuple[torch.nn.Module, torch.nn.Module]:
     tensors = {f"g_ab.{k}": v for k, v in g_ab.state_dict().items()}
     tensors |= {f"g_ba.{k}": v for k, v in g_ba.state_dict().items()}
     specs = [
-        GeneratorSpec(
+        ModelCard(
             "resnet_6blocks", KWARGS, direction="a2b", method="cyclegan", crop_size=64, key_prefix="g_ab."
         ),
-        GeneratorSpec(
+        ModelCard(
             "resnet_6blocks", KWARGS, direction="b2a", method="cyclegan", crop_size=64, key_prefix="g_ba."
         ),
     ]
@@ -64,19 +55,19 @@ def test_default_direction_is_a2b_and_unknown_direction_is_named(tmp_path: Path)
 def test_specs_round_trip_through_the_header(tmp_path: Path) -> None:
     path = tmp_path / "w.safetensors"
     _two_generator_file(path)
-    specs = read_generator_specs(path)
+    specs = read_model_cards(path)
     assert [s.key_prefix for s in specs] == ["g_ab.", "g_ba."]
-    assert specs[0] == GeneratorSpec.from_json(specs[0].to_json())
+    assert specs[0] == ModelCard.from_json(specs[0].to_json())
 
 
 def test_run_directory_resolves_through_the_last_pointer(tmp_path: Path) -> None:
-    root = tmp_path / CHECKPOINTS_DIR
+    run = RunDir(tmp_path)
     for step in (10, 20):
-        _two_generator_file(root / f"step_{step:08d}" / WEIGHTS_FILE)
-    write_text_atomic(root / LAST_POINTER, "step_00000010\n")
-    assert latest_checkpoint(tmp_path) == root / "step_00000010"
-    (root / LAST_POINTER).unlink()  # a run killed before writing the pointer: newest complete one
-    assert latest_checkpoint(tmp_path) == root / "step_00000020"
+        _two_generator_file(run.checkpoint(step) / "weights.safetensors")
+    write_text_atomic(run.last_pointer, "step_00000010\n")
+    assert run.latest_checkpoint() == run.checkpoint(10)
+    run.last_pointer.unlink()  # a run killed before writing the pointer: newest complete one
+    assert run.latest_checkpoint() == run.checkpoint(20)
     assert load_generator(tmp_path, "b2a")[1].direction == "b2a"
 
 
@@ -91,17 +82,7 @@ def test_a_file_without_i2i_metadata_says_what_to_do(tmp_path: Path) -> None:
 
 def test_mismatched_tensors_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "w.safetensors"
-    spec = GeneratorSpec("resnet_6blocks", KWARGS, key_prefix="g.")
+    spec = ModelCard("resnet_6blocks", KWARGS, key_prefix="g.")
     save_weights(path, {"g.unrelated": torch.zeros(1)}, [spec])
     with pytest.raises(WeightsError, match="does not match"):
         load_generator(path)
-
-
-def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
-    target = tmp_path / "out.txt"
-    target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("killed")
-    assert target.read_text() == "old"
-    assert list(tmp_path.iterdir()) == [target]

@@ -36,8 +36,8 @@ import cv2
 import numpy as np
 import torch
 
+from i2i.card import describe_generator
 from i2i.data.io import read_image, write_image
-from i2i.export.metadata import ModelInfo
 from i2i.export.onnx import export_onnx
 from i2i.infer import OnnxBackend, TorchBackend, Translator
 from i2i.infer.backends import Backend
@@ -126,13 +126,11 @@ def main() -> None:
 def run(args: argparse.Namespace, work: Path) -> None:
     torch.manual_seed(0)
     if args.model is not None:
-        generator, spec = load_generator(args.model)
-        info = ModelInfo.from_spec(spec, int(getattr(generator, "size_multiple", 1)))
-        what = f"{args.model} ({spec.arch})"
+        generator, card = load_generator(args.model)
+        what = f"{args.model} ({card.arch})"
     else:  # Kaiming init: outputs spread over the whole range, so int8 / bf16 errors are not flattered
         generator = create_generator(args.arch, base_channels=args.base_channels, init="kaiming").eval()
-        multiple = int(getattr(generator, "size_multiple", 1))
-        info = ModelInfo(args.arch, "random", "a2b", 3, 3, (-1.0, 1.0), multiple, None)
+        card = describe_generator(generator, arch=args.arch, kwargs={}, method="random")
         what = f"{args.arch}, base {args.base_channels}, random (Kaiming)"
     photos = work / "photos"
     synthetic_photos(photos, args.count, args.size)
@@ -140,9 +138,9 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"device: {args.device}; {os.cpu_count()} CPU cores; torch threads {torch.get_num_threads()}")
 
     fp32_path = work / "model.onnx"
-    export_onnx(generator, info, fp32_path, verify=False)
+    export_onnx(generator, card, fp32_path, verify=False)
     onnx_fp32 = OnnxBackend(fp32_path, device=args.device)
-    torch_fp32 = TorchBackend(generator, info, device=args.device)
+    torch_fp32 = TorchBackend(generator, card, device=args.device)
     translator = Translator(onnx_fp32, batch_size=args.batch_size)
     prepared = [translator.prepare(read_image(p)) for p in sorted(photos.iterdir())]
     batches = [
@@ -177,7 +175,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     acceptable = {"onnxruntime fp32": ort_speed, "pytorch fp32": torch_speed}
     if not args.skip_int8:
         int8_path = work / "model_int8.onnx"
-        export_onnx(generator, info, int8_path, precision="int8", calibration_images=photos, verify=False)
+        export_onnx(generator, card, int8_path, precision="int8", calibration_images=photos, verify=False)
         onnx_int8 = OnnxBackend(int8_path, device=args.device)
         int8_speed, int8_out = model_only(onnx_int8, batches, args.repeats)
         quality = float(
@@ -188,7 +186,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
             acceptable["onnxruntime int8"] = int8_speed
     if not args.skip_bf16:
         # A copy: bf16 switches the module to channels_last in place.
-        torch_bf16 = TorchBackend(copy.deepcopy(generator), info, device=args.device, precision="bf16")
+        torch_bf16 = TorchBackend(copy.deepcopy(generator), card, device=args.device, precision="bf16")
         bf16_speed, bf16_out = model_only(torch_bf16, batches, args.repeats)
         error = float(np.mean([np.abs(a - b).mean() for a, b in zip(bf16_out, torch_out, strict=True)]))
         rows.append(

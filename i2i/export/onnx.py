@@ -2,7 +2,7 @@
 
 The graph is traced with the ``torch.export`` based exporter (``torch.onnx.export(..., dynamo=True)``),
 constant-folded and optimised by it, checked with ``onnx.checker`` and written atomically with the
-preprocessing contract of :class:`~i2i.export.metadata.ModelInfo` in its ``metadata_props``.
+preprocessing contract of :class:`~i2i.card.ModelCard` in its ``metadata_props``.
 
 Height and width are exported as multiples of the generator's ``size_multiple`` (the graph's input
 shape reads ``(batch, C, 256*height, 256*width)`` for ``unet_256``), because the skip connections and
@@ -26,7 +26,6 @@ Precisions:
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -37,10 +36,12 @@ import onnx
 import torch
 from torch import nn
 
-from i2i.export.metadata import DOMAIN_INPUT_NAME, ModelInfo, write_onnx_info
+from i2i.card import ModelCard, describe_generator
+from i2i.export.metadata import DOMAIN_INPUT_NAME, write_onnx_card
 from i2i.export.quantize import CALIBRATE_METHODS, quantize_int8
 from i2i.export.verify import ErrorStats, VerifyReport, verify_onnx
-from i2i.weights import GeneratorSpec, atomic_path, load_generator
+from i2i.files import atomic_path
+from i2i.weights import load_generator
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 MIN_OPSET = 17
@@ -59,14 +60,14 @@ class ExportReport:
 
     Attributes:
         path: The written ONNX file.
-        info: The metadata stored in it.
+        card: The metadata stored in it.
         verify: PyTorch vs ONNX Runtime comparison, ``None`` when verification was skipped.
         calibration: int8 only: error of the int8 model against the fp32 model on the calibration images.
         seconds: Wall time of the whole export (tracing, conversion, checks, verification).
     """
 
     path: Path
-    info: ModelInfo
+    card: ModelCard
     verify: VerifyReport | None
     calibration: ErrorStats | None
     seconds: float
@@ -74,7 +75,7 @@ class ExportReport:
 
 def export_onnx(
     generator: nn.Module,
-    info: ModelInfo,
+    card: ModelCard,
     path: Path,
     *,
     opset: int = DEFAULT_OPSET,
@@ -83,18 +84,18 @@ def export_onnx(
     calibration_size: int | None = None,
     calibrate_method: str = "percentile",
     verify: bool = True,
-) -> ModelInfo:
+) -> ModelCard:
     """Export ``generator`` (in eval mode) to the ONNX file ``path`` and return the metadata written.
 
     Args:
         generator: The network; it is copied to the CPU in eval mode, the original is left untouched.
-        info: Its preprocessing contract (``precision`` is replaced by ``precision``).
+        card: Its preprocessing contract (``precision`` is replaced by ``precision``).
         path: Destination ``.onnx`` file, written atomically.
         opset: ONNX opset (at least 17).
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"``.
         calibration_images: int8 only (required): a folder of images like those the model will see.
         calibration_size: int8 only: square size the calibration images are resized and cropped to
-            (default: the training crop size, else 256), rounded up to ``info.size_multiple``.
+            (default: the training crop size, else 256), rounded up to ``card.size_multiple``.
         calibrate_method: int8 only: ``"percentile"`` or ``"minmax"`` (see :mod:`i2i.export.quantize`).
         verify: Compare ONNX Runtime with PyTorch at two sizes after writing (raises for fp32 when the
             max abs difference exceeds ``1e-4``).
@@ -105,7 +106,7 @@ def export_onnx(
     """
     return export_onnx_with_report(
         generator,
-        info,
+        card,
         path,
         opset=opset,
         precision=precision,
@@ -113,12 +114,12 @@ def export_onnx(
         calibration_size=calibration_size,
         calibrate_method=calibrate_method,
         verify=verify,
-    ).info
+    ).card
 
 
 def export_onnx_with_report(
     generator: nn.Module,
-    info: ModelInfo,
+    card: ModelCard,
     path: Path,
     *,
     opset: int = DEFAULT_OPSET,
@@ -132,12 +133,13 @@ def export_onnx_with_report(
     start = time.perf_counter()
     path = Path(path)
     _check_options(path, opset, precision, calibration_images, calibrate_method)
-    info = dataclasses.replace(info, precision=precision)
-    if info.domains and precision == "int8":
+    card.require_image_input(path, "export")
+    card = card.replace(precision=precision, key_prefix="", input_name=INPUT_NAME, output_name=OUTPUT_NAME)
+    if card.domains and precision == "int8":
         raise ExportError(f"{path}: int8 export of a multi-domain model is not supported; use fp32 or fp16")
     model = copy.deepcopy(generator).cpu().float().eval()
 
-    proto = trace_to_onnx(model, info, opset=opset)
+    proto = trace_to_onnx(model, card, opset=opset)
     calibration: ErrorStats | None = None
     if precision == "fp16":
         proto = convert_to_fp16(proto)
@@ -146,12 +148,12 @@ def export_onnx_with_report(
         proto, calibration = quantize_int8(
             proto,
             calibration_images,
-            info=info,
+            card=card,
             size=calibration_size,
             method=calibrate_method,
         )
-    write_onnx_info(proto, info)
-    proto.producer_name, proto.producer_version = "i2i", info.version
+    write_onnx_card(proto, card)
+    proto.producer_name, proto.producer_version = "i2i", card.version
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as error:  # a bug in the exporter, not a user error
@@ -160,17 +162,17 @@ def export_onnx_with_report(
         onnx.save_model(proto, str(tmp), format="protobuf")
 
     report = verify_onnx(path, model) if verify else None
-    return ExportReport(path, info, report, calibration, time.perf_counter() - start)
+    return ExportReport(path, card, report, calibration, time.perf_counter() - start)
 
 
-def trace_to_onnx(model: nn.Module, info: ModelInfo, *, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+def trace_to_onnx(model: nn.Module, card: ModelCard, *, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     """The fp32 ``ModelProto`` of ``model`` (eval mode, CPU) with dynamic batch, height and width.
 
     Height and width are declared as ``size_multiple * n``; the example input is twice the multiple in
     each dimension and a batch of 2, because the exporter specialises dimensions of size 1.
     """
-    multiple = max(int(info.size_multiple), 1)
-    example = torch.zeros(2, info.in_channels, 2 * _example_side(multiple), 2 * _example_side(multiple))
+    multiple = max(int(card.size_multiple), 1)
+    example = torch.zeros(2, card.in_channels, 2 * _example_side(multiple), 2 * _example_side(multiple))
     inputs: tuple[torch.Tensor, ...] = (example,)
     names = [INPUT_NAME]
     batch = torch.export.Dim("batch", min=1)
@@ -182,9 +184,9 @@ def trace_to_onnx(model: nn.Module, info: ModelInfo, *, opset: int = DEFAULT_OPS
         else {0: batch, 2: height, 3: width}
     )
     shapes: tuple[dict[int, Any], ...] = (dynamic,)
-    if info.domains:  # StarGAN: the target domain as a second input, (B,) int64
+    if card.domains:  # StarGAN: the target domain as a second input, (B,) int64
         inputs, names, shapes = (
-            (example, torch.arange(2) % len(info.domains)),
+            (example, torch.arange(2) % len(card.domains)),
             [*names, DOMAIN_INPUT_NAME],
             (dynamic, {0: batch}),
         )
@@ -225,7 +227,7 @@ def load_source(
     arch: str | None = None,
     in_channels: int = 3,
     out_channels: int = 3,
-) -> tuple[nn.Module, GeneratorSpec]:
+) -> tuple[nn.Module, ModelCard]:
     """The generator behind ``source`` and its description.
 
     Args:
@@ -256,11 +258,11 @@ def load_source(
 
 def load_reference_source(
     path: Path, arch: str, *, direction: str = "a2b", in_channels: int = 3, out_channels: int = 3
-) -> tuple[nn.Module, GeneratorSpec]:
-    """A reference ``latest_net_G.pth`` as a generator in eval mode plus a spec with method ``"reference"``.
+) -> tuple[nn.Module, ModelCard]:
+    """A reference ``latest_net_G.pth`` as a generator in eval mode plus a model card with method ``"reference"``.
 
-    Base channels and norm are read from the checkpoint (by :func:`load_reference_generator`); the spec
-    records them so that :meth:`GeneratorSpec.build` rebuilds the same network.
+    Base channels and norm are read from the checkpoint (by :func:`load_reference_generator`); the card
+    records them so that :meth:`ModelCard.build` rebuilds the same network.
     """
     from i2i.export.reference import load_reference_generator
 
@@ -272,7 +274,8 @@ def load_reference_source(
         ) from None
     first_conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
     norm = "batch" if any(isinstance(m, nn.BatchNorm2d) for m in model.modules()) else "instance"
-    spec = GeneratorSpec(
+    card = describe_generator(
+        model,
         arch=arch,
         kwargs={
             "in_channels": in_channels,
@@ -285,12 +288,7 @@ def load_reference_source(
         method="reference",
         extra={"source": path.name},
     )
-    return model, spec
-
-
-def size_multiple_of(generator: nn.Module) -> int:
-    """The generator's ``size_multiple`` attribute (1 when it has none)."""
-    return int(getattr(generator, "size_multiple", 1))
+    return model, card
 
 
 def _example_side(multiple: int) -> int:

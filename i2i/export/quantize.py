@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import onnx
 
-from i2i.export.metadata import ModelInfo
+from i2i.card import ModelCard
 from i2i.export.verify import ErrorStats, error_stats
 
 CALIBRATE_METHODS: tuple[str, ...] = ("percentile", "minmax")
@@ -44,12 +44,12 @@ class CalibrationError(ValueError):
     """Calibration images that cannot be used; the message names the folder or file."""
 
 
-def calibration_side(info: ModelInfo, size: int | None = None) -> int:
+def calibration_side(card: ModelCard, size: int | None = None) -> int:
     """The square side calibration images are cropped to: ``size``, else the training crop size, else 256,
-    rounded up to a multiple of ``info.size_multiple``.
+    rounded up to a multiple of ``card.size_multiple``.
     """
-    side = size or info.crop_size or DEFAULT_CALIBRATION_SIZE
-    multiple = max(1, info.size_multiple)
+    side = size or card.crop_size or DEFAULT_CALIBRATION_SIZE
+    multiple = max(1, card.size_multiple)
     return multiple * max(1, -(-side // multiple))
 
 
@@ -104,7 +104,7 @@ def quantize_int8(
     proto: onnx.ModelProto,
     calibration_images: Path,
     *,
-    info: ModelInfo,
+    card: ModelCard,
     size: int | None = None,
     method: str = "percentile",
     max_images: int = MAX_CALIBRATION_IMAGES,
@@ -112,9 +112,9 @@ def quantize_int8(
     """Quantise the fp32 model ``proto`` to int8 QDQ, calibrated on the images in ``calibration_images``.
 
     Args:
-        proto: The fp32 model (input ``info.input_name``).
+        proto: The fp32 model (input ``card.input_name``).
         calibration_images: A folder of images (searched recursively).
-        info: The model's metadata: channels, value range, size multiple, crop size.
+        card: The model's metadata: channels, value range, size multiple, crop size.
         size: Square calibration size (see :func:`calibration_side`).
         method: ``"percentile"`` or ``"minmax"``.
         max_images: Use at most this many images (sorted by path).
@@ -132,9 +132,9 @@ def quantize_int8(
         )
     images = load_calibration_images(
         calibration_images,
-        channels=info.in_channels,
-        side=calibration_side(info, size),
-        value_range=info.value_range,
+        channels=card.in_channels,
+        side=calibration_side(card, size),
+        value_range=card.value_range,
         max_images=max_images,
     )
     with tempfile.TemporaryDirectory(prefix="i2i-quant-") as tmp:
@@ -147,7 +147,7 @@ def quantize_int8(
             quantize_static(
                 str(pre_path),
                 str(int8_path),
-                ImageCalibrationReader(info.input_name, images),
+                ImageCalibrationReader(card.input_name, images),
                 quant_format=QuantFormat.QDQ,
                 per_channel=True,
                 activation_type=QuantType.QInt8,
@@ -156,11 +156,11 @@ def quantize_int8(
                 extra_options=_extra_options(method),
             )
         quantized = onnx.load_model(str(int8_path))
-    return quantized, compare_on_images(proto, quantized, images, info)
+    return quantized, compare_on_images(proto, quantized, images, card)
 
 
 def compare_on_images(
-    reference: onnx.ModelProto, candidate: onnx.ModelProto, images: Sequence[np.ndarray], info: ModelInfo
+    reference: onnx.ModelProto, candidate: onnx.ModelProto, images: Sequence[np.ndarray], card: ModelCard
 ) -> ErrorStats:
     """Error of ``candidate``'s outputs against ``reference``'s on ``images`` (ONNX Runtime, CPU)."""
     import onnxruntime as ort
@@ -170,9 +170,9 @@ def compare_on_images(
         for m in (reference, candidate)
     ]
     expected, actual = (
-        np.concatenate([s.run([info.output_name], {info.input_name: x})[0] for x in images]) for s in sessions
+        np.concatenate([s.run([card.output_name], {card.input_name: x})[0] for x in images]) for s in sessions
     )
-    return error_stats(actual, expected, info.value_range)
+    return error_stats(actual, expected, card.value_range)
 
 
 def _extra_options(method: str) -> dict[str, Any]:

@@ -28,7 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from i2i.export.metadata import DOMAIN_INPUT_NAME, ModelInfo, read_onnx_info
+from i2i.card import ModelCard
+from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card
 
 FP32_ATOL = 1e-4
 FP16_BOUND = 2e-2
@@ -139,28 +140,28 @@ def verify_onnx(
     import onnxruntime as ort
 
     path = Path(path)
-    info: ModelInfo = read_onnx_info(path)
-    sizes = tuple(sizes) if sizes is not None else default_sizes(info.size_multiple)
+    card: ModelCard = read_onnx_card(path)
+    sizes = tuple(sizes) if sizes is not None else default_sizes(card.size_multiple)
     for height, width in sizes:
-        if height % info.size_multiple or width % info.size_multiple:
+        if height % card.size_multiple or width % card.size_multiple:
             raise ValueError(
-                f"{path}: verify size {height}x{width} is not a multiple of {info.size_multiple}"
+                f"{path}: verify size {height}x{width} is not a multiple of {card.size_multiple}"
             )
     model = copy.deepcopy(generator).cpu().float().eval()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
-    low, high = info.value_range
+    low, high = card.value_range
     outputs, references, shapes = [], [], []
     for (height, width), batch in zip(sizes, batch_sizes, strict=False):
-        shape = (batch, info.in_channels, height, width)
+        shape = (batch, card.in_channels, height, width)
         x = rng.uniform(low, high, size=shape).astype(np.float32)
-        feed: dict[str, np.ndarray] = {info.input_name: x}
+        feed: dict[str, np.ndarray] = {card.input_name: x}
         extra: tuple[torch.Tensor, ...] = ()
-        if info.domains:  # every domain in turn over the batch
-            domain = np.arange(batch, dtype=np.int64) % len(info.domains)
+        if card.domains:  # every domain in turn over the batch
+            domain = np.arange(batch, dtype=np.int64) % len(card.domains)
             feed[DOMAIN_INPUT_NAME] = domain
             extra = (torch.from_numpy(domain),)
-        (y,) = session.run([info.output_name], feed)
+        (y,) = session.run([card.output_name], feed)
         with torch.no_grad():
             expected = model(torch.from_numpy(x), *extra).numpy()
         if y.shape != expected.shape:
@@ -173,10 +174,10 @@ def verify_onnx(
         references.append(expected.reshape(batch, -1))
         shapes.append(shape)
     # Images of different sizes: compare them as one flat batch of rows of equal length per size.
-    error = _pooled(outputs, references, info.value_range)
-    bound = {"fp32": atol, "fp16": FP16_BOUND}.get(info.precision, INT8_BOUND)
-    report = VerifyReport(info.precision, tuple(shapes), error, bound, error.max_abs <= bound)
-    if info.precision == "fp32" and not report.within_bound:
+    error = _pooled(outputs, references, card.value_range)
+    bound = {"fp32": atol, "fp16": FP16_BOUND}.get(card.precision, INT8_BOUND)
+    report = VerifyReport(card.precision, tuple(shapes), error, bound, error.max_abs <= bound)
+    if card.precision == "fp32" and not report.within_bound:
         raise VerifyError(
             f"{path}: ONNX Runtime differs from PyTorch by {error.max_abs:.3g} (max abs) > {atol:g}"
         )

@@ -1,6 +1,6 @@
 """Inference backends: one small protocol over ONNX Runtime and eager PyTorch.
 
-A backend maps a float32 batch ``(B, C_in, H, W)`` in ``info.value_range`` to a float32 batch
+A backend maps a float32 batch ``(B, C_in, H, W)`` in ``card.value_range`` to a float32 batch
 ``(B, C_out, H, W)`` in the same range. It knows nothing about files, uint8 pixels, channels or padding;
 :class:`~i2i.infer.translator.Translator` does that, so both backends see exactly the same tensors.
 """
@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from i2i.export.metadata import DOMAIN_INPUT_NAME, ModelInfo, read_onnx_info
+from i2i.card import ModelCard
+from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card
 from i2i.weights import load_generator
 
 __all__ = [
@@ -43,16 +44,16 @@ class Backend(Protocol):
     """Runs a generator on a float batch.
 
     Attributes:
-        info: How to feed the model: channels, value range, size multiple.
+        card: How to feed the model: channels, value range, size multiple.
         name: Short description for reports (``"onnxruntime CPUExecutionProvider"``).
 
     Shape:
-        - Input: ``(B, info.in_channels, H, W)`` float32 in ``info.value_range``; ``H`` and ``W``
-          multiples of ``info.size_multiple``.
-        - Output: ``(B, info.out_channels, H, W)`` float32 in ``info.value_range``.
+        - Input: ``(B, card.in_channels, H, W)`` float32 in ``card.value_range``; ``H`` and ``W``
+          multiples of ``card.size_multiple``.
+        - Output: ``(B, card.out_channels, H, W)`` float32 in ``card.value_range``.
     """
 
-    info: ModelInfo
+    card: ModelCard
     name: str
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -98,13 +99,13 @@ def onnx_providers(device: str = "auto", available: Sequence[str] | None = None)
 
 
 class OnnxBackend:
-    """An exported ``.onnx`` model on ONNX Runtime; its :class:`ModelInfo` comes from the file.
+    """An exported ``.onnx`` model on ONNX Runtime; its :class:`ModelCard` comes from the file.
 
     Args:
         path: ``.onnx`` file written by ``i2i export``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"tensorrt"`` (see :func:`onnx_providers`).
         threads: Intra-op threads for the CPU provider (default: all cores).
-        domain: Multi-domain (StarGAN) models: the target domain, one of ``info.domains``.
+        domain: Multi-domain (StarGAN) models: the target domain, one of ``card.domains``.
     """
 
     def __init__(
@@ -118,20 +119,21 @@ class OnnxBackend:
         import onnxruntime as ort
 
         self.path = Path(path)
-        self.info = read_onnx_info(self.path)
-        self.domain = self.info.domain_index(domain)
+        self.card = read_onnx_card(self.path)
+        self.card.require_image_input(self.path, "translation")
+        self.domain = self.card.domain_index(domain)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.providers = onnx_providers(device)
         self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
-        self.name = f"onnxruntime {self.session.get_providers()[0]} ({self.info.precision})"
+        self.name = f"onnxruntime {self.session.get_providers()[0]} ({self.card.precision})"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        feed = {self.info.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
+        feed = {self.card.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
         if self.domain is not None:
             feed[DOMAIN_INPUT_NAME] = np.full(batch.shape[0], self.domain, dtype=np.int64)
-        (out,) = self.session.run([self.info.output_name], feed)
+        (out,) = self.session.run([self.card.output_name], feed)
         return np.asarray(out, dtype=np.float32)
 
 
@@ -153,26 +155,27 @@ class TorchBackend:
 
     Args:
         module: The generator (put in eval mode here).
-        info: How to feed it (for weight files: ``ModelInfo.from_spec(spec, module.size_multiple)``).
+        card: How to feed it (for weight files: the card :func:`~i2i.weights.load_generator` returns).
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
         precision: ``"fp32"`` (default), ``"bf16"`` (autocast; on CPUs with AVX512-BF16 about twice as
             fast for a mean absolute error near 0.008 in [-1, 1] units) or ``"fp16"`` (autocast, CUDA only).
         channels_last: NHWC memory layout; default on for CUDA and for bf16/fp16 autocast, where the
             convolution kernels prefer it, off for fp32 on CPU, where it measured no faster.
-        domain: Multi-domain (StarGAN) models: the target domain, one of ``info.domains``.
+        domain: Multi-domain (StarGAN) models: the target domain, one of ``card.domains``.
     """
 
     def __init__(
         self,
         module: nn.Module,
-        info: ModelInfo,
+        card: ModelCard,
         *,
         device: str = "auto",
         precision: str | None = None,
         channels_last: bool | None = None,
         domain: str | None = None,
     ) -> None:
-        self.domain = info.domain_index(domain)
+        card.require_image_input(card.arch, "translation")
+        self.domain = card.domain_index(domain)
         self.device = torch_device(device)
         self.precision = precision or "fp32"
         if self.precision not in ("fp32", "bf16", "fp16"):
@@ -185,7 +188,7 @@ class TorchBackend:
         self.module = module.eval().to(self.device)
         if channels_last:
             self.module = self.module.to(memory_format=torch.channels_last)
-        self.info = info
+        self.card = card
         self.name = f"pytorch {self.device.type} ({self.precision})"
         self._autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
 
@@ -201,10 +204,11 @@ class TorchBackend:
         domain: str | None = None,
     ) -> TorchBackend:
         """A backend for a ``.safetensors`` file, a checkpoint directory or a run directory."""
-        module, spec = load_generator(Path(source), direction=direction)
-        info = ModelInfo.from_spec(spec, int(getattr(module, "size_multiple", 1)), precision or "fp32")
+        module, card = load_generator(Path(source), direction=direction)
+        card.require_image_input(str(source), "translation")
+        card = card.replace(precision=precision or "fp32")
         return cls(
-            module, info, device=device, precision=precision, channels_last=channels_last, domain=domain
+            module, card, device=device, precision=precision, channels_last=channels_last, domain=domain
         )
 
     def run(self, batch: np.ndarray) -> np.ndarray:

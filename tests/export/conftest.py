@@ -9,12 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from i2i.export import ModelInfo
+from i2i.card import ModelCard, describe_generator
 from i2i.nn import create_generator
-from i2i.weights import GeneratorSpec
 
 
-def small_generator(name: str, seed: int = 0, **overrides: Any) -> tuple[nn.Module, ModelInfo]:
+def small_generator(name: str, seed: int = 0, **overrides: Any) -> tuple[nn.Module, ModelCard]:
     """``name`` with 4 base channels, kaiming init (outputs spread over [-1, 1] rather than near 0, so a
     1e-4 parity bound means something) and random batch-norm statistics (so folding them is tested)."""
     torch.manual_seed(seed)
@@ -26,11 +25,13 @@ def small_generator(name: str, seed: int = 0, **overrides: Any) -> tuple[nn.Modu
             module.running_var.uniform_(0.5, 2.0)
             nn.init.uniform_(module.weight, 0.5, 1.5)
             nn.init.uniform_(module.bias, -0.2, 0.2)
-    spec = GeneratorSpec(arch=name, kwargs=kwargs, method="pix2pix", crop_size=64, recipe="name: test\n")
-    return generator.eval(), ModelInfo.from_spec(spec, generator.size_multiple)
+    card = describe_generator(
+        generator, arch=name, kwargs=kwargs, method="pix2pix", crop_size=64, recipe="name: test\n"
+    )
+    return generator.eval(), card
 
 
-SmallGenerator = Callable[..., tuple[nn.Module, ModelInfo]]
+SmallGenerator = Callable[..., tuple[nn.Module, ModelCard]]
 
 
 @pytest.fixture(scope="session")

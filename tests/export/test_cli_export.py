@@ -15,11 +15,12 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
+from i2i.card import ModelCard
 from i2i.cli import app
-from i2i.export import read_onnx_info
+from i2i.export import read_onnx_card
 from i2i.export.reference import load_reference_generator
 from i2i.export.verify import FP16_BOUND
-from i2i.weights import GeneratorSpec, load_generator, read_generator_specs, save_weights
+from i2i.weights import load_generator, read_model_cards, save_weights
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "reference"
 MANIFEST: dict[str, dict[str, Any]] = json.loads((FIXTURES / "manifest.json").read_text())
@@ -43,8 +44,17 @@ def cyclegan_weights(tmp_path: Path, make_generator: Callable[..., Any]) -> tupl
     tensors = {f"g_ab.{k}": v for k, v in g_ab.state_dict().items()}
     tensors |= {f"g_ba.{k}": v for k, v in g_ba.state_dict().items()}
     specs = [
-        GeneratorSpec("resnet_6blocks", {"base_channels": 4}, "a2b", "cyclegan", 64, "", "g_ab."),
-        GeneratorSpec("resnet_6blocks", {"base_channels": 8}, "b2a", "cyclegan", 64, "", "g_ba."),
+        ModelCard(
+            "resnet_6blocks", {"base_channels": 4}, method="cyclegan", crop_size=64, key_prefix="g_ab."
+        ),
+        ModelCard(
+            "resnet_6blocks",
+            {"base_channels": 8},
+            direction="b2a",
+            method="cyclegan",
+            crop_size=64,
+            key_prefix="g_ba.",
+        ),
     ]
     path = tmp_path / "weights.safetensors"
     save_weights(path, tensors, specs)
@@ -58,7 +68,7 @@ def test_fp16_export_of_one_direction(tmp_path: Path, cyclegan_weights: tuple[Pa
     result = invoke("export", weights, "--out", out, "--direction", "b2a", "--precision", "fp16")
     assert result.exit_code == 0, result.output
     assert "fp16" in result.output and "ONNX Runtime vs PyTorch" in result.output
-    info = read_onnx_info(out)
+    info = read_onnx_card(out)
     assert (info.direction, info.method, info.precision, info.crop_size) == ("b2a", "cyclegan", "fp16", 64)
     model = onnx.load(str(out))
     onnx.checker.check_model(model, full_check=True)
@@ -104,7 +114,7 @@ def test_int8_export_calibrates_on_a_folder(
     model = onnx.load(str(out))
     ops = {node.op_type for node in model.graph.node}
     assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
-    assert read_onnx_info(out).precision == "int8"
+    assert read_onnx_card(out).precision == "int8"
     y = run_onnx(out, np.zeros((2, 3, 16, 24)))
     assert y.shape == (2, 3, 16, 24) and np.isfinite(y).all()
 
@@ -117,7 +127,7 @@ def test_reference_pth_exports_and_reproduces_the_reference_output(tmp_path: Pat
     result = invoke("export", FIXTURES / entry["file"], "--arch", arch, "--out", out, "--no-verify")
     assert result.exit_code == 0, result.output
     assert "ONNX Runtime vs PyTorch" not in result.output  # --no-verify
-    info = read_onnx_info(out)
+    info = read_onnx_card(out)
     assert (info.arch, info.method, info.precision) == (arch, "reference", "fp32")
     io = load_file(FIXTURES / entry["io"])
     y = run_onnx(out, io["input"].numpy())
@@ -133,7 +143,7 @@ def test_import_reference_writes_weights_that_load_generator_reproduces(
     out = tmp_path / "imported.safetensors"
     result = invoke("import-reference", FIXTURES / entry[file_key], "--arch", "resnet_6blocks", "--out", out)
     assert result.exit_code == 0, result.output
-    (spec,) = read_generator_specs(out)
+    (spec,) = read_model_cards(out)
     assert (spec.method, spec.direction, spec.extra) == ("reference", "a2b", {"source": entry[file_key]})
     assert spec.kwargs["base_channels"] == entry["base_channels"] and spec.kwargs["norm"] == "instance"
     loaded, _ = load_generator(out)
@@ -162,11 +172,20 @@ def test_info_prints_onnx_metadata_and_weight_specs(
         [onnx.helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, ["batch", 1, "h", "w"])],
         [onnx.helper.make_tensor_value_info("translated", onnx.TensorProto.FLOAT, ["batch", 1, "h", "w"])],
     )
-    from i2i.export import ModelInfo, write_onnx_info
+    from i2i.export import ModelCard, write_onnx_card
 
     model = onnx.helper.make_model(graph)
-    spec = GeneratorSpec("unet_256", {"in_channels": 1, "out_channels": 1}, "b2a", "pix2pix", 256, "a: 1\n")
-    write_onnx_info(model, ModelInfo.from_spec(spec, 256, "int8"))
+    card = ModelCard(
+        "unet_256",
+        {"in_channels": 1, "out_channels": 1},
+        size_multiple=256,
+        method="pix2pix",
+        direction="b2a",
+        crop_size=256,
+        recipe="a: 1\n",
+        precision="int8",
+    )
+    write_onnx_card(model, card)
     onnx.save(model, str(tmp_path / "m.onnx"))
     result = invoke("info", tmp_path / "m.onnx")
     assert result.exit_code == 0, result.output

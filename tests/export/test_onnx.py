@@ -18,11 +18,11 @@ from torch import nn
 from i2i.export import (
     ExportError,
     ExportReport,
-    ModelInfo,
+    ModelCard,
     VerifyError,
     export_onnx,
     export_onnx_with_report,
-    read_onnx_info,
+    read_onnx_card,
     verify_onnx,
 )
 from i2i.export.verify import FP32_ATOL, default_sizes, error_stats
@@ -33,7 +33,7 @@ from i2i.nn import GENERATORS
 class Exported:
     name: str
     generator: nn.Module
-    info: ModelInfo
+    card: ModelCard
     report: ExportReport
     training_after_export: bool
 
@@ -59,7 +59,7 @@ def exported(
 def test_export_matches_pytorch_at_two_sizes_and_batch_two(exported: Exported) -> None:
     report = exported.report.verify
     assert report is not None
-    side = default_sizes(exported.info.size_multiple)[0][0]
+    side = default_sizes(exported.card.size_multiple)[0][0]
     assert report.shapes == ((1, 3, side, side), (2, 3, 2 * side, side))
     assert report.error.max_abs < FP32_ATOL
     assert exported.training_after_export  # exported from an eval copy; the caller's module is untouched
@@ -70,9 +70,9 @@ def test_export_matches_pytorch_at_two_sizes_and_batch_two(exported: Exported) -
 
 
 def test_metadata_round_trips_through_the_file(exported: Exported) -> None:
-    stored = read_onnx_info(exported.report.path)
-    assert stored == dataclasses.replace(exported.info, precision="fp32")
-    assert stored == exported.report.info
+    stored = read_onnx_card(exported.report.path)
+    assert stored == dataclasses.replace(exported.card, precision="fp32")
+    assert stored == exported.report.card
     assert stored.recipe == "name: test\n"
 
 
@@ -89,7 +89,7 @@ def test_batch_height_and_width_are_dynamic(exported: Exported) -> None:
     model = onnx.load(str(exported.report.path))
     (image,), (translated,) = model.graph.input, model.graph.output
     assert (image.name, translated.name) == ("image", "translated")
-    m = exported.info.size_multiple
+    m = exported.card.size_multiple
     for value in (image, translated):
         dims = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
         assert dims == ["batch", 3, f"{m}*height", f"{m}*width"]
@@ -109,11 +109,11 @@ def test_verify_catches_a_model_that_differs(exported: Exported) -> None:
     with torch.no_grad():
         next(changed.parameters()).add_(0.05)
     with pytest.raises(VerifyError, match="differs from PyTorch"):
-        verify_onnx(exported.report.path, changed, sizes=default_sizes(exported.info.size_multiple)[:1])
+        verify_onnx(exported.report.path, changed, sizes=default_sizes(exported.card.size_multiple)[:1])
 
 
 def test_verify_rejects_sizes_that_are_not_multiples(exported: Exported) -> None:
-    m = exported.info.size_multiple
+    m = exported.card.size_multiple
     with pytest.raises(ValueError, match=f"not a multiple of {m}"):
         verify_onnx(exported.report.path, exported.generator, sizes=((m, m), (m * 3 // 2, m)))
 

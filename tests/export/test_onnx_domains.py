@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from i2i.cli import app
 from i2i.data import read_image, write_image
-from i2i.export import ModelInfo, export_onnx, read_onnx_info
+from i2i.export import ModelCard, export_onnx, read_onnx_card
 from i2i.export.metadata import DOMAIN_INPUT_NAME
 from i2i.infer import Translator
 from i2i.methods import StarGAN
@@ -33,18 +33,16 @@ def model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     folder = tmp_path_factory.mktemp("stargan")
     weights = folder / "weights.safetensors"
-    save_weights(weights, method_tensors(method), generators=method.generator_specs(crop_size=16))
+    save_weights(weights, method_tensors(method), generators=method.model_cards(crop_size=16))
     generator, spec = load_generator(weights)
     onnx_path = folder / "model.onnx"
-    export_onnx(
-        generator, ModelInfo.from_spec(spec, generator.size_multiple), onnx_path
-    )  # verifies vs PyTorch
+    export_onnx(generator, spec, onnx_path)  # verifies vs PyTorch
     return weights, onnx_path
 
 
 def test_metadata_names_the_domains_and_the_graph_takes_them(model_files: tuple[Path, Path]) -> None:
     weights, onnx_path = model_files
-    info = read_onnx_info(onnx_path)
+    info = read_onnx_card(onnx_path)
     assert info.domains == tuple(DOMAINS) and info.method == "stargan"
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image", DOMAIN_INPUT_NAME]
@@ -59,9 +57,9 @@ def test_metadata_names_the_domains_and_the_graph_takes_them(model_files: tuple[
 
 
 def test_files_without_domains_still_read() -> None:
-    info = ModelInfo("resnet_6blocks", "cyclegan", "a2b", 3, 3, (-1.0, 1.0), 4, 256)
+    info = ModelCard("resnet_6blocks", method="cyclegan", size_multiple=4, crop_size=256)
     props = {k: v for k, v in info.to_props().items() if k != "i2i.domains"}  # a file from before the field
-    assert ModelInfo.from_props(props) == info and info.domains == ()
+    assert ModelCard.from_props(props) == info and info.domains == ()
     assert info.domain_index(None) is None
     with pytest.raises(ValueError, match="no domains"):
         info.domain_index("red")
@@ -100,7 +98,6 @@ def test_int8_export_of_a_multi_domain_model_is_refused(
 ) -> None:
     from i2i.export import ExportError
 
-    generator, spec = load_generator(model_files[0])
-    info = ModelInfo.from_spec(spec, 4)
+    generator, info = load_generator(model_files[0])
     with pytest.raises(ExportError, match="int8 export of a multi-domain model"):
         export_onnx(generator, info, tmp_path / "m.onnx", precision="int8", calibration_images=tmp_path)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from i2i.export.metadata import ModelInfo
+from i2i.card import ModelCard, describe_generator
 from i2i.infer.backends import Backend
 from i2i.nn import create_generator
-from i2i.weights import GeneratorSpec, save_weights
+from i2i.weights import save_weights
 
 WeightsFactory = Callable[..., Path]
 
@@ -22,8 +22,8 @@ def save_tiny_generator(
     """A randomly initialised generator (Kaiming init, so outputs vary and use the whole range) as weights."""
     kwargs = {"in_channels": in_channels, "out_channels": out_channels, "base_channels": 4, **kwargs}
     generator = create_generator(arch, **kwargs, init="kaiming")
-    spec = GeneratorSpec(arch=arch, kwargs=kwargs, method="pix2pix", crop_size=32)
-    save_weights(path, generator.state_dict(), generators=[spec])
+    card = describe_generator(generator, arch=arch, kwargs=kwargs, method="pix2pix", crop_size=32)
+    save_weights(path, generator.state_dict(), generators=[card])
     return path
 
 
@@ -49,7 +49,7 @@ def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     weights = save_tiny_generator(root / "model.safetensors")
     module, _ = load_generator(weights)
     onnx_path = root / "model.onnx"
-    export_onnx(module, TorchBackend.load(weights, device="cpu").info, onnx_path, verify=False)
+    export_onnx(module, TorchBackend.load(weights, device="cpu").card, onnx_path, verify=False)
     return weights, onnx_path
 
 
@@ -58,7 +58,7 @@ class CountingBackend:
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
-        self.info: ModelInfo = inner.info
+        self.card: ModelCard = inner.card
         self.name = inner.name
         self.calls = 0
         self.images = 0

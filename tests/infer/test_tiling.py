@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from i2i.export.metadata import ModelInfo
+from i2i.card import ModelCard
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.tiling import blend_window, pad_to_multiple, run_tiled, tile_grid
 from i2i.nn import ResnetGenerator
@@ -96,7 +96,7 @@ def test_tiled_resnet_equals_whole_image_away_from_seams() -> None:
     radius = _receptive_radius(generator)
     tile, overlap = 144, 72
     assert overlap // 4 >= radius, f"the test needs overlap / 4 >= the receptive radius {radius}"
-    info = ModelInfo("resnet", "pix2pix", "a2b", 3, 3, (-1.0, 1.0), 4, None)
+    info = ModelCard("resnet", method="pix2pix", size_multiple=4)
     backend = TorchBackend(generator, info, device="cpu")
     # 216 = 144 + 72 covers the tiles exactly, so the tiled and whole runs see the same pixels.
     image = np.random.rand(3, 216, 216).astype(np.float32) * 2 - 1
@@ -111,7 +111,7 @@ def test_tiled_resnet_equals_whole_image_away_from_seams() -> None:
 
 
 def test_translator_tiles_large_images_and_crops_back_exactly() -> None:
-    info = ModelInfo("resnet", "pix2pix", "a2b", 3, 3, (-1.0, 1.0), 4, None)
+    info = ModelCard("resnet", method="pix2pix", size_multiple=4)
     backend = TorchBackend(_local_resnet(), info, device="cpu")
     image = np.random.randint(0, 256, (150, 200, 3), dtype=np.uint8)
     whole = Translator(backend).translate(image)

@@ -75,7 +75,7 @@ def test_onnx_and_torch_backends_agree(onnx_model: tuple[Path, Path]) -> None:
     weights, onnx_path = onnx_model
     torch_backend = TorchBackend.load(weights, device="cpu")
     onnx_backend = OnnxBackend(onnx_path, device="cpu")
-    assert onnx_backend.info.size_multiple == torch_backend.info.size_multiple == 4
+    assert onnx_backend.card.size_multiple == torch_backend.card.size_multiple == 4
     batch = np.random.rand(2, 3, 36, 52).astype(np.float32) * 2 - 1
     # Same float32 graph on two runtimes: differences come from summation order only (~1e-6).
     np.testing.assert_allclose(onnx_backend.run(batch), torch_backend.run(batch), atol=1e-4)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -168,8 +166,8 @@ def test_sample_grid_has_one_column_per_class_and_fixed_noise() -> None:
 
 def test_generator_spec_rebuilds_the_generator_and_names_the_classes() -> None:
     method = tiny_cgan(classes=["a", "b"])
-    (spec,) = method.generator_specs(recipe="r", crop_size=16)
-    assert spec.arch == "dcgan" and spec.method == "cgan" and json.loads(spec.extra["classes"]) == ["a", "b"]
+    (spec,) = method.model_cards(recipe="r", crop_size=16)
+    assert spec.arch == "dcgan" and spec.method == "cgan" and spec.classes == ("a", "b")
     rebuilt = spec.build()
     rebuilt.load_state_dict(method.generator.state_dict())
     assert spec.kwargs["num_classes"] == 2 and spec.kwargs["image_size"] == 16

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import torch
 from torch.utils.data import DataLoader
 
@@ -71,6 +69,6 @@ def test_sample_shows_the_input_then_every_domain_and_spec_names_them() -> None:
     columns = method.sample(batch)
     assert list(columns) == ["input", "red", "green", "blue"]
     assert torch.equal(columns["input"], batch.a)
-    (spec,) = method.generator_specs(crop_size=16)
-    assert spec.arch == "stargan" and json.loads(spec.extra["domains"]) == ["red", "green", "blue"]
+    (spec,) = method.model_cards(crop_size=16)
+    assert spec.arch == "stargan" and spec.domains == ("red", "green", "blue")
     assert spec.kwargs["num_domains"] == 3 and spec.in_channels == 3

@@ -56,6 +56,8 @@ class DCGANGenerator(nn.Module):
         torch.Size([2, 1, 16, 16])
     """
 
+    input_kind: str = "noise+label"  # what the model card records: it draws images, it translates none
+
     def __init__(
         self,
         *,

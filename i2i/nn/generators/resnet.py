@@ -47,6 +47,7 @@ class ResnetGenerator(nn.Module):
     """
 
     size_multiple: int = 4
+    input_kind: str = "image"  # what the model card records: it maps images to images
 
     def __init__(
         self,

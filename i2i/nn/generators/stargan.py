@@ -71,6 +71,7 @@ class StarGANGenerator(nn.Module):
     """
 
     size_multiple: int = 4
+    input_kind: str = "image+domain"  # what the model card records: an image and a target domain
     name: str = "stargan"
 
     def __init__(

@@ -46,6 +46,8 @@ class UnetGenerator(nn.Module):
         (32, torch.Size([1, 3, 32, 64]))
     """
 
+    input_kind: str = "image"  # what the model card records: it maps images to images
+
     def __init__(
         self,
         *,
