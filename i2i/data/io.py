@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from torch import Tensor
+
+from i2i.files import write_bytes_atomic
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -158,7 +159,7 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode {str(path)!r}")
-    _atomic_write_bytes(path, encoded.tobytes())
+    write_bytes_atomic(path, encoded.tobytes())
     return path
 
 
@@ -347,15 +348,3 @@ def _jpeg_is_complete(data: bytes) -> bool:
                     continue
                 break
     return False
-
-
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

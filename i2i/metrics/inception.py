@@ -44,7 +44,7 @@ from torchvision.models.inception import (
     InceptionE,
 )
 
-from i2i.weights import atomic_path
+from i2i.files import atomic_path
 
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"

@@ -24,10 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from i2i.data import write_image
-from i2i.weights import latest_checkpoint, write_text_atomic
+from i2i.files import write_text_atomic
+from i2i.run_dir import RunDir
 
-REPORT_FILE = "report.html"
-REPORT_DIR = "report"
 _NOT_LOSSES = {"step", "epoch", "time", "it_per_s"}
 _COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
 
@@ -128,17 +127,17 @@ def _strip(images: Sequence[Image], gap: int = 4) -> Image:
     return canvas
 
 
-def _gallery(run_dir: Path, out_dir: Path, num_samples: int, device: str) -> tuple[list[str], str]:
+def _gallery(run: RunDir, num_samples: int, device: str) -> tuple[list[str], str]:
     """Translate the first test images with the latest checkpoint; returns (relative paths, caption)."""
     from i2i.infer import Translator
     from i2i.metrics.evaluate import TestData, _test_items
 
-    checkpoint = latest_checkpoint(run_dir)
+    checkpoint = run.latest_checkpoint()
     if checkpoint is None or num_samples <= 0:
         return [], "no checkpoint yet" if checkpoint is None else ""
     translator = Translator(checkpoint, device=device, batch_size=1)
     data = TestData.resolve(
-        translator.info.recipe, direction=translator.info.direction, max_images=num_samples
+        translator.card.recipe, direction=translator.card.direction, max_images=num_samples
     )
     paths = []
     for index, (source, target) in enumerate(_test_items(data.dataset())):
@@ -147,8 +146,8 @@ def _gallery(run_dir: Path, out_dir: Path, num_samples: int, device: str) -> tup
         output = translator.translate(source)
         columns = [source, output, target] if data.paired and target is not None else [source, output]
         name = f"sample_{index:02d}.png"
-        write_image(out_dir / name, _strip(columns))
-        paths.append(f"{REPORT_DIR}/{name}")
+        write_image(run.report_assets / name, _strip(columns))
+        paths.append(f"{run.report_assets.name}/{name}")
     caption = "input | output | target" if data.paired else "input | output"
     return paths, f"{caption} — {checkpoint.name}, {data.layout} {data.split} split"
 
@@ -163,18 +162,17 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
     """
     from i2i.metrics.evaluate import HIGHER_IS_BETTER, best_checkpoint, read_eval_records
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"{run_dir}: no such run directory")
-    out_dir = run_dir / REPORT_DIR
+    run = RunDir(Path(run_dir))
+    if not run.root.is_dir():
+        raise FileNotFoundError(f"{run.root}: no such run directory")
+    out_dir = run.report_assets
     out_dir.mkdir(parents=True, exist_ok=True)
     sections: list[str] = []
 
-    recipe_path = run_dir / "recipe.yaml"
-    recipe = recipe_path.read_text(encoding="utf-8") if recipe_path.is_file() else "(no recipe.yaml)"
+    recipe = run.recipe.read_text(encoding="utf-8") if run.recipe.is_file() else f"(no {run.recipe.name})"
     sections.append(f"<h2>Recipe</h2>\n<pre>{html.escape(recipe)}</pre>")
 
-    records = read_jsonl(run_dir / "metrics.jsonl")
+    records = read_jsonl(run.metrics)
     losses = sorted(
         {k for r in records for k, v in r.items() if k not in _NOT_LOSSES and not k.startswith("lr/")}
     )
@@ -184,8 +182,8 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
             k: ([r["step"] for r in records if k in r], [r[k] for r in records if k in r]) for k in losses
         }
         write_image(out_dir / "losses.png", line_plot(series, title="training losses"))
-        plots.append((f"{REPORT_DIR}/losses.png", "losses (mean over each log interval)"))
-    evals = read_eval_records(run_dir)  # one record per step, also after a resume
+        plots.append((f"{out_dir.name}/losses.png", "losses (mean over each log interval)"))
+    evals = read_eval_records(run.root)  # one record per step, also after a resume
     for metric in HIGHER_IS_BETTER:
         points = [(r["step"], r[metric]) for r in evals if isinstance(r.get(metric), (int, float))]
         if points:
@@ -194,7 +192,7 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
             write_image(
                 out_dir / f"eval_{metric}.png", line_plot({metric: (xs, ys)}, title=f"{metric} (test split)")
             )
-            plots.append((f"{REPORT_DIR}/eval_{metric}.png", f"{metric}: {better} is better"))
+            plots.append((f"{out_dir.name}/eval_{metric}.png", f"{metric}: {better} is better"))
     sections.append("<h2>Curves</h2>")
     sections += [
         f'<figure><img src="{html.escape(src)}" alt="{html.escape(cap)}"><figcaption>{html.escape(cap)}'
@@ -202,8 +200,8 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
         for src, cap in plots
     ] or ["<p>No metrics logged yet.</p>"]
 
-    last = latest_checkpoint(run_dir)
-    best = best_checkpoint(run_dir)
+    last = run.latest_checkpoint()
+    best = best_checkpoint(run.root)
     lines = [f"latest checkpoint: {last.name if last else 'none'}"]
     if best:
         lines.append(
@@ -215,7 +213,7 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
         "<h2>Checkpoints</h2>\n<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>"
     )
 
-    gallery, caption = _gallery(run_dir, out_dir, num_samples, device)
+    gallery, caption = _gallery(run, num_samples, device)
     sections.append(f"<h2>Test translations</h2>\n<p>{html.escape(caption)}</p>")
     sections += [
         f'<img class="sample" src="{html.escape(src)}" alt="test sample {i}">'
@@ -224,13 +222,12 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
 
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>i2i report: {html.escape(run_dir.name)}</title>\n"
+        f"<title>i2i report: {html.escape(run.root.name)}</title>\n"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
         "pre{background:#f4f4f4;padding:1em;overflow:auto}img{max-width:100%}"
         "img.sample{display:block;margin:0.5em 0;image-rendering:pixelated;min-width:50%}"
         "figure{margin:1em 0}</style>\n</head>\n<body>\n"
-        f"<h1>i2i run {html.escape(run_dir.name)}</h1>\n" + "\n".join(sections) + "\n</body>\n</html>\n"
+        f"<h1>i2i run {html.escape(run.root.name)}</h1>\n" + "\n".join(sections) + "\n</body>\n</html>\n"
     )
-    path = run_dir / REPORT_FILE
-    write_text_atomic(path, page)
-    return path
+    write_text_atomic(run.report, page)
+    return run.report

@@ -3,7 +3,7 @@
 A checkpoint is a directory ``RUN/checkpoints/step_00001234/`` holding
 
 - ``weights.safetensors``: every network of the method, keys prefixed by the network's name
-  (``generator.``, ``g_ab.`` ...), and a :class:`~i2i.weights.GeneratorSpec` for each inference
+  (``generator.``, ``g_ab.`` ...), and a :class:`~i2i.card.ModelCard` for each inference
   generator, so ``i2i export`` / ``i2i translate`` can use the checkpoint alone;
 - ``state.pt``: optimizer, scheduler and grad-scaler state, the method's extra state (image pools),
   the RNG states (python, numpy, torch, CUDA, the data sampler) and the position in training (step,
@@ -26,17 +26,10 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from i2i.files import atomic_path, write_text_atomic
 from i2i.methods import Method
-from i2i.weights import (
-    BEST_POINTER,
-    CHECKPOINTS_DIR,
-    LAST_POINTER,
-    STATE_FILE,
-    WEIGHTS_FILE,
-    atomic_path,
-    save_weights,
-    write_text_atomic,
-)
+from i2i.run_dir import STATE_FILE, WEIGHTS_FILE, RunDir, checkpoint_name
+from i2i.weights import save_weights
 
 __all__ = [
     "checkpoint_name",
@@ -49,11 +42,6 @@ __all__ = [
 ]
 
 STATE_FORMAT = 1
-
-
-def checkpoint_name(step: int) -> str:
-    """Directory name of the checkpoint after ``step`` optimisation steps (``step_00001234``)."""
-    return f"step_{step:08d}"
 
 
 def method_tensors(method: Method) -> dict[str, torch.Tensor]:
@@ -120,18 +108,18 @@ def save_checkpoint(
     Returns:
         The checkpoint directory.
     """
-    root = Path(run_dir) / CHECKPOINTS_DIR
-    directory = root / checkpoint_name(step)
+    run = RunDir(run_dir)
+    directory = run.checkpoint(step)
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / STATE_FILE) as tmp:
         torch.save({"format": STATE_FORMAT, **state}, tmp)
     save_weights(
         directory / WEIGHTS_FILE,
         method_tensors(method),
-        generators=method.generator_specs(recipe=recipe, crop_size=crop_size),
+        generators=method.model_cards(recipe=recipe, crop_size=crop_size),
         metadata={"i2i.method": method.method_name, "i2i.step": str(step)},
     )
-    write_text_atomic(root / LAST_POINTER, directory.name + "\n")
+    write_text_atomic(run.last_pointer, directory.name + "\n")
     if keep is not None:
         prune_checkpoints(run_dir, keep)
     return directory
@@ -139,10 +127,10 @@ def save_checkpoint(
 
 def prune_checkpoints(run_dir: Path, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` checkpoint directories (never those ``last`` or ``best`` name)."""
-    root = Path(run_dir) / CHECKPOINTS_DIR
-    pointers = [root / LAST_POINTER, root / BEST_POINTER]
+    run = RunDir(run_dir)
+    pointers = [run.last_pointer, run.best_pointer]
     named = {p.read_text(encoding="utf-8").strip() for p in pointers if p.is_file()}
-    directories = sorted(p for p in root.glob("step_*") if p.is_dir())
+    directories = run.checkpoint_dirs()
     removed = [p for p in directories[: max(0, len(directories) - keep)] if p.name not in named]
     for directory in removed:
         shutil.rmtree(directory)

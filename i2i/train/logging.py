@@ -15,21 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from i2i.weights import atomic_path, write_text_atomic
+from i2i.files import atomic_path, write_text_atomic
+from i2i.run_dir import RunDir
 
 __all__ = [
-    "METRICS_FILE",
-    "SAMPLES_DIR",
-    "TENSORBOARD_DIR",
     "RunLogger",
     "mean_losses",
     "save_sample_grid",
     "truncate_metrics",
 ]
-
-METRICS_FILE = "metrics.jsonl"
-SAMPLES_DIR = "samples"
-TENSORBOARD_DIR = "tensorboard"
 
 
 def save_sample_grid(path: Path, columns: Mapping[str, Tensor]) -> Path:
@@ -57,7 +51,7 @@ def _as_rgb(images: Tensor) -> Tensor:
 
 def truncate_metrics(run_dir: Path, step: int) -> None:
     """Drop the metrics lines logged after ``step`` (before resuming from the checkpoint at ``step``)."""
-    path = Path(run_dir) / METRICS_FILE
+    path = RunDir(run_dir).metrics
     if not path.is_file():
         return
     kept = []
@@ -90,17 +84,14 @@ class RunLogger:
         progress: bool = True,
         tensorboard: bool = True,
     ) -> None:
-        self.run_dir = Path(run_dir)
-        self.samples_dir = self.run_dir / SAMPLES_DIR
-        self.samples_dir.mkdir(parents=True, exist_ok=True)
-        self._metrics = (self.run_dir / METRICS_FILE).open("a", encoding="utf-8")
+        self.run_dir = RunDir(Path(run_dir))
+        self.run_dir.samples.mkdir(parents=True, exist_ok=True)
+        self._metrics = self.run_dir.metrics.open("a", encoding="utf-8")
         self._writer: Any = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # slow import, only when used
 
-            self._writer = SummaryWriter(
-                log_dir=str(self.run_dir / TENSORBOARD_DIR), purge_step=start_step + 1
-            )
+            self._writer = SummaryWriter(log_dir=str(self.run_dir.tensorboard), purge_step=start_step + 1)
         self._start_time = time.perf_counter()
         self._start_step = start_step
         self._last_time = self._start_time
@@ -172,7 +163,7 @@ class RunLogger:
 
     def sample(self, step: int, columns: Mapping[str, Tensor]) -> Path:
         """Save the sample grid of ``step`` as ``samples/step_00001234.png``."""
-        return save_sample_grid(self.samples_dir / f"step_{step:08d}.png", columns)
+        return save_sample_grid(self.run_dir.sample_grid(step), columns)
 
     def message(self, text: str) -> None:
         """Show a line above the progress bar (nothing without one)."""

@@ -13,11 +13,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from i2i.card import ModelCard
 from i2i.cli import app
 from i2i.data import read_image
+from i2i.files import write_text_atomic
 from i2i.metrics.report import line_plot, read_jsonl, write_report
 from i2i.nn import create_generator
-from i2i.weights import GeneratorSpec, save_weights, write_text_atomic
+from i2i.weights import save_weights
 
 RECIPE = yaml.safe_dump(
     {
@@ -42,7 +44,7 @@ def run_dir(tmp_path: Path) -> Path:
     (run / "checkpoints" / "step_00000020").mkdir(parents=True)
     (run / "recipe.yaml").write_text(RECIPE + "# <script>alert(1)</script>\n")
     generator = create_generator("resnet_6blocks", base_channels=4)
-    spec = GeneratorSpec(
+    spec = ModelCard(
         arch="resnet_6blocks",
         kwargs={"base_channels": 4},
         method="pix2pix",

@@ -1,0 +1,133 @@
+"""The run directory: every path a training run writes, named in one place.
+
+::
+
+    RUN/recipe.yaml                                  the resolved recipe
+    RUN/metrics.jsonl                                losses and learning rates, one JSON object a line
+    RUN/eval.jsonl                                   evaluations during training (train.eval_every)
+    RUN/samples/step_00001000.png                    sample grids
+    RUN/tensorboard/                                 TensorBoard event files
+    RUN/report.html, RUN/report/                     `i2i report` and its images
+    RUN/checkpoints/step_00001000/weights.safetensors
+    RUN/checkpoints/step_00001000/state.pt           optimizers, schedulers, pools, RNG (weights_only)
+    RUN/checkpoints/last                             text: the name of the newest complete checkpoint
+    RUN/checkpoints/best, best.json                  the best checkpoint by the evaluation metric
+
+Nothing else in i2i spells these names: it asks a :class:`RunDir`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["STATE_FILE", "WEIGHTS_FILE", "RunDir", "checkpoint_name"]
+
+WEIGHTS_FILE = "weights.safetensors"
+"""The weights file of a checkpoint directory (also what a bare checkpoint directory is resolved to)."""
+STATE_FILE = "state.pt"
+"""The resume state of a checkpoint directory."""
+
+
+def checkpoint_name(step: int) -> str:
+    """Directory name of the checkpoint after ``step`` optimisation steps (``step_00001234``)."""
+    return f"step_{step:08d}"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The paths of one run directory (nothing is created until something is written).
+
+    Example:
+        >>> run = RunDir(Path("runs/facades"))
+        >>> run.checkpoint(1000).relative_to(run.root).as_posix()
+        'checkpoints/step_00001000'
+    """
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def recipe(self) -> Path:
+        return self.root / "recipe.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def eval_log(self) -> Path:
+        return self.root / "eval.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def report_assets(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def last_pointer(self) -> Path:
+        return self.checkpoints / "last"
+
+    @property
+    def best_pointer(self) -> Path:
+        return self.checkpoints / "best"
+
+    @property
+    def best_record(self) -> Path:
+        return self.checkpoints / "best.json"
+
+    def checkpoint(self, step: int) -> Path:
+        """The checkpoint directory after ``step`` optimisation steps."""
+        return self.checkpoints / checkpoint_name(step)
+
+    def sample_grid(self, step: int) -> Path:
+        """The sample grid PNG written after ``step`` optimisation steps."""
+        return self.samples / f"{checkpoint_name(step)}.png"
+
+    def checkpoint_dirs(self) -> list[Path]:
+        """Every checkpoint directory, oldest first (complete or not)."""
+        return sorted(p for p in self.checkpoints.glob("step_*") if p.is_dir())
+
+    def pointed(self, pointer: Path) -> Path | None:
+        """The checkpoint directory a pointer file (``last``, ``best``) names, if it is complete."""
+        if not pointer.is_file():
+            return None
+        named = self.checkpoints / pointer.read_text(encoding="utf-8").strip()
+        return named if (named / WEIGHTS_FILE).is_file() else None
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint directory (``None`` when there is none).
+
+        Follows ``checkpoints/last``; falls back to the highest ``step_*`` directory that holds a
+        weights file, so a run killed while writing the pointer still resumes.
+        """
+        named = self.pointed(self.last_pointer)
+        if named is not None:
+            return named
+        complete = [p for p in self.checkpoint_dirs() if (p / WEIGHTS_FILE).is_file()]
+        return complete[-1] if complete else None
+
+    def reset(self) -> None:
+        """Delete everything a run wrote except the recipe (``i2i train --no-resume --force``)."""
+        for folder in (self.checkpoints, self.samples, self.tensorboard, self.report_assets):
+            shutil.rmtree(folder, ignore_errors=True)
+        for file in (self.metrics, self.eval_log, self.report):
+            file.unlink(missing_ok=True)
