@@ -13,6 +13,7 @@ from i2i.losses.adversarial import (
     GradientPenalty,
     discriminator_loss,
     gan_loss,
+    gan_objective,
     generator_loss,
     gradient_penalty,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "discriminator_loss",
     "feature_matching_loss",
     "gan_loss",
+    "gan_objective",
     "generator_loss",
     "gradient_penalty",
     "identity_loss",

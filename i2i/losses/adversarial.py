@@ -35,17 +35,30 @@ Term = Callable[[Tensor], Tensor]
 
 @dataclass(frozen=True)
 class GanObjective:
-    """The per-scale terms of one GAN objective, each mapping logits of any shape to a scalar.
+    """The per-scale terms of one GAN objective, each mapping logits of any shape to a scalar, and
+    what the rest of i2i needs to know about it (read by name nowhere else: a new objective works
+    everywhere once it is registered with the right flags).
 
     Attributes:
         real: Discriminator term for predictions on real samples.
         fake: Discriminator term for predictions on generated samples.
         generator: Generator term for predictions on generated samples.
+        discriminator_scale: Factor on the discriminator loss (the reference halves the vanilla and
+            least-squares losses, slowing D relative to G).
+        gradient_penalty: The method adds ``lambda_gp`` times :func:`gradient_penalty` to D's loss.
+        needs_lipschitz: The critic must be Lipschitz by other means (weight clipping or spectral
+            norm); a recipe without either is refused.
+        compilable: Whether the discriminator can be compiled: a gradient penalty's double backward
+            is not supported by compiled graphs.
     """
 
     real: Term
     fake: Term
     generator: Term
+    discriminator_scale: float = 1.0
+    gradient_penalty: bool = False
+    needs_lipschitz: bool = False
+    compilable: bool = True
 
 
 GAN_MODES: Registry[GanObjective] = Registry("GAN objective")
@@ -87,25 +100,29 @@ def _hinge_fake(logits: Tensor) -> Tensor:
 @GAN_MODES.register
 def vanilla() -> GanObjective:
     """Binary cross-entropy on logits, non-saturating generator loss (Goodfellow et al. 2014; pix2pix)."""
-    return GanObjective(real=_bce_real, fake=_bce_fake, generator=_bce_real)
+    return GanObjective(real=_bce_real, fake=_bce_fake, generator=_bce_real, discriminator_scale=0.5)
 
 
 @GAN_MODES.register
 def lsgan() -> GanObjective:
     """Least-squares GAN: squared distance to targets 1 and 0 (Mao et al. 2017; CycleGAN)."""
-    return GanObjective(real=_squared_real, fake=_squared_fake, generator=_squared_real)
+    return GanObjective(
+        real=_squared_real, fake=_squared_fake, generator=_squared_real, discriminator_scale=0.5
+    )
 
 
 @GAN_MODES.register
 def wgan() -> GanObjective:
     """Wasserstein critic loss mean(fake) - mean(real) (Arjovsky et al. 2017; needs a Lipschitz critic)."""
-    return GanObjective(real=_negative_mean, fake=_mean, generator=_negative_mean)
+    return GanObjective(real=_negative_mean, fake=_mean, generator=_negative_mean, needs_lipschitz=True)
 
 
 @GAN_MODES.register
 def wgangp() -> GanObjective:
     """Wasserstein loss used with gradient_penalty (Gulrajani et al. 2017); the method adds the penalty."""
-    return GanObjective(real=_negative_mean, fake=_mean, generator=_negative_mean)
+    return GanObjective(
+        real=_negative_mean, fake=_mean, generator=_negative_mean, gradient_penalty=True, compilable=False
+    )
 
 
 @GAN_MODES.register
@@ -114,7 +131,13 @@ def hinge() -> GanObjective:
     return GanObjective(real=_hinge_real, fake=_hinge_fake, generator=_negative_mean)
 
 
-def _objective(mode: str) -> GanObjective:
+def gan_objective(mode: str) -> GanObjective:
+    """The registered objective ``mode``; an unknown name raises ``ValueError`` with close matches.
+
+    Example:
+        >>> gan_objective("wgangp").gradient_penalty, gan_objective("lsgan").discriminator_scale
+        (True, 0.5)
+    """
     try:
         return GAN_MODES.build(mode)
     except KeyError as error:
@@ -154,7 +177,7 @@ def gan_loss(
         >>> gan_loss([logits, torch.tensor([4.0])], False, "wgan")  # (mean(0, 2) + 4) / 2
         tensor(2.5000)
     """
-    objective = _objective(mode)
+    objective = gan_objective(mode)
     if for_discriminator:
         term = objective.real if target_is_real else objective.fake
     elif target_is_real:
@@ -186,7 +209,7 @@ def discriminator_loss(pred_real: Predictions, pred_fake: Predictions, mode: str
         >>> discriminator_loss(torch.tensor([0.5]), torch.tensor([-2.0]), "hinge")  # relu(0.5) + relu(-1)
         tensor(0.5000)
     """
-    objective = _objective(mode)
+    objective = gan_objective(mode)
     return mean_over_scales(objective.real, pred_real) + mean_over_scales(objective.fake, pred_fake)
 
 
@@ -208,7 +231,7 @@ def generator_loss(pred_fake: Predictions, mode: str = "lsgan") -> Tensor:
         >>> generator_loss(torch.tensor([1.0, 3.0]), "hinge")  # -mean(1, 3)
         tensor(-2.)
     """
-    return mean_over_scales(_objective(mode).generator, pred_fake)
+    return mean_over_scales(gan_objective(mode).generator, pred_fake)
 
 
 class GANLoss(nn.Module):
@@ -225,7 +248,7 @@ class GANLoss(nn.Module):
 
     def __init__(self, mode: str = "lsgan") -> None:
         super().__init__()
-        _objective(mode)
+        gan_objective(mode)
         self.mode = mode
 
     def forward(self, logits: Predictions, target_is_real: bool, for_discriminator: bool = True) -> Tensor:
