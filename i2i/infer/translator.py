@@ -1,7 +1,7 @@
 """Translate uint8 images with a trained generator: one image, a batch, or a whole folder.
 
 :class:`Translator` turns pixels into what the model was trained on and back, using only what the
-model file says about itself (:class:`~i2i.export.metadata.ModelInfo`): channels, value range and size
+model file says about itself (:class:`~i2i.card.ModelCard`): channels, value range and size
 multiple. The steps, each a separate method so that the folder pipeline can run them on different
 threads:
 
@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -26,9 +24,6 @@ import numpy as np
 from i2i.data.io import convert_channels
 from i2i.infer.backends import Backend, load_backend
 from i2i.infer.tiling import pad_to_multiple, run_tiled
-
-if TYPE_CHECKING:
-    from i2i.infer.pipeline import TranslateSummary
 
 __all__ = ["Prepared", "Translator", "resized_shape"]
 
@@ -115,8 +110,8 @@ class Translator:
         self.backend = load_backend(
             model, device=device, precision=precision, direction=direction, domain=domain
         )
-        self.info = self.backend.info
-        multiple = self.info.size_multiple
+        self.card = self.backend.card
+        multiple = self.card.size_multiple
         if tile is not None and (tile <= 0 or tile % multiple):
             raise ValueError(
                 f"tile must be a positive multiple of the model's size multiple {multiple}, got {tile}"
@@ -125,7 +120,7 @@ class Translator:
         self.tile = tile
         self.overlap = overlap
         self.resize = resize
-        low, high = self.info.value_range
+        low, high = self.card.value_range
         self._low = float(low)
         self._scale = (float(high) - float(low)) / 255.0
 
@@ -140,12 +135,12 @@ class Translator:
         if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
             raise ValueError(f"expected an (H, W, C) image with 1, 3 or 4 channels, got shape {image.shape}")
         alpha = None
-        if image.shape[2] == 4 and self.info.in_channels != 4:
+        if image.shape[2] == 4 and self.card.in_channels != 4:
             alpha, image = image[:, :, 3], image[:, :, :3]
-        image = convert_channels(image, self.info.in_channels)
+        image = convert_channels(image, self.card.in_channels)
         height, width = image.shape[:2]
         if self.resize is not None:
-            height, width = resized_shape(height, width, self.resize, self.info.size_multiple)
+            height, width = resized_shape(height, width, self.resize, self.card.size_multiple)
             image = _resize(image, height, width)
             if alpha is not None:
                 alpha = _resize(alpha, height, width)
@@ -153,7 +148,7 @@ class Translator:
         chw *= self._scale
         chw += self._low
         if not self.is_tiled(height, width):
-            chw = pad_to_multiple(chw, self.info.size_multiple)
+            chw = pad_to_multiple(chw, self.card.size_multiple)
         return Prepared(np.ascontiguousarray(chw), height, width, alpha)
 
     def run(self, items: Sequence[Prepared]) -> list[np.ndarray]:
@@ -209,14 +204,6 @@ class Translator:
         prepared = [self.prepare(image) for image in images]
         return [self.finish(p, out) for p, out in zip(prepared, self.run(prepared), strict=True)]
 
-    def translate_dir(
-        self, input_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], **options: Any
-    ) -> TranslateSummary:
-        """Translate every image under ``input_dir`` into ``out_dir``; see :func:`~i2i.infer.pipeline.translate_folder`."""
-        from i2i.infer.pipeline import translate_folder
-
-        return translate_folder(self, Path(input_dir), Path(out_dir), **options)
-
     # --- internals ----------------------------------------------------------------------------------
 
     def is_tiled(self, height: int, width: int) -> bool:
@@ -230,8 +217,8 @@ class Translator:
             prepared.array,
             tile=self.tile,
             overlap=self.overlap,
-            out_channels=self.info.out_channels,
-            size_multiple=self.info.size_multiple,
+            out_channels=self.card.out_channels,
+            size_multiple=self.card.size_multiple,
             batch_size=self.batch_size,
         )
 

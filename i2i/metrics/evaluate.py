@@ -29,20 +29,19 @@ from numpy.typing import NDArray
 from torch import nn
 from torch.utils.data import Dataset
 
+from i2i.card import ModelCard
 from i2i.data import build_dataset, to_uint8
 from i2i.data.io import IMAGE_EXTENSIONS
-from i2i.export.metadata import ModelInfo
+from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.backends import Backend, torch_device
 from i2i.metrics.fid import distribution_scores, extract_features
 from i2i.metrics.inception import RANDOM_WEIGHTS, FIDInceptionV3, load_fid_inception
 from i2i.metrics.paired import PairedAccumulator
-from i2i.weights import BEST_POINTER, CHECKPOINTS_DIR, GeneratorSpec, write_text_atomic
+from i2i.run_dir import RunDir
 
 PAIRED_LAYOUTS = ("aligned", "paired", "synthetic_paired")
 HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
-EVAL_FILE = "eval.jsonl"
-BEST_RECORD = "best.json"
 
 Image = NDArray[np.uint8]
 
@@ -314,10 +313,10 @@ def evaluate(
     metrics_device = _metrics_device(device)
     net, inception_name = _inception(inception_weights, metrics_device)  # fail early, before translating
     translator = Translator(model, device=device, batch_size=batch_size, direction=direction)
-    info = translator.info
+    card = translator.card
     data = TestData.resolve(
-        info.recipe,
-        direction=info.direction,
+        card.recipe,
+        direction=card.direction,
         root=data_root,
         split=split,
         layout=layout,
@@ -339,7 +338,7 @@ def evaluate(
 
 def evaluate_generator(
     generator: nn.Module,
-    spec: GeneratorSpec,
+    spec: ModelCard,
     *,
     inception: str | Path | FIDInceptionV3 | None = None,
     data_root: str | Path | None = None,
@@ -356,9 +355,8 @@ def evaluate_generator(
     was_training = generator.training
     metrics_device = _metrics_device(device)
     net, inception_name = _inception(inception, metrics_device)
-    info = ModelInfo.from_spec(spec, int(getattr(generator, "size_multiple", 1)))
     try:
-        backend = TorchBackend(generator, info, device=device, channels_last=False)
+        backend = TorchBackend(generator, spec, device=device, channels_last=False)
         data = TestData.resolve(
             spec.recipe, direction=spec.direction, root=data_root, split=split, max_images=max_images
         )
@@ -387,7 +385,7 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
 
 def best_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
     """The best-checkpoint record of a run (``checkpoints/best.json``), or ``None``."""
-    path = Path(run_dir) / CHECKPOINTS_DIR / BEST_RECORD
+    path = RunDir(Path(run_dir)).best_record
     if not path.is_file():
         return None
     record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -397,7 +395,7 @@ def best_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
 def evaluate_run(
     run_dir: str | Path,
     generator: nn.Module,
-    spec: GeneratorSpec,
+    spec: ModelCard,
     *,
     step: int,
     checkpoint: str | None = None,
@@ -434,7 +432,7 @@ def evaluate_run(
         raise ValueError(f"metric {metric!r} needs a paired test set; this run's layout is {result.layout!r}")
     record = {"step": step, "checkpoint": checkpoint, "direction": result.direction, **values}
     record["num_images"] = result.num_translated
-    with (run_dir / EVAL_FILE).open("a", encoding="utf-8") as f:
+    with RunDir(run_dir).eval_log.open("a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
     previous = best_checkpoint(run_dir)
     improved = checkpoint is not None and is_better(
@@ -443,16 +441,16 @@ def evaluate_run(
         previous.get("value") if previous and previous.get("metric") == metric else None,
     )
     if improved:
-        checkpoints = run_dir / CHECKPOINTS_DIR
+        run = RunDir(run_dir)
         best = {"metric": metric, "value": values[metric], "step": step, "checkpoint": checkpoint}
-        write_text_atomic(checkpoints / BEST_RECORD, json.dumps(best, indent=2) + "\n")
-        write_text_atomic(checkpoints / BEST_POINTER, f"{checkpoint}\n")
+        write_text_atomic(run.best_record, json.dumps(best, indent=2) + "\n")
+        write_text_atomic(run.best_pointer, f"{checkpoint}\n")
     return result, improved
 
 
 def read_eval_records(run_dir: str | Path) -> list[dict[str, Any]]:
     """The records of ``RUN/eval.jsonl``, one per step (a step evaluated twice, after a resume, keeps the last)."""
-    path = Path(run_dir) / EVAL_FILE
+    path = RunDir(Path(run_dir)).eval_log
     if not path.is_file():
         return []
     by_step: dict[int, dict[str, Any]] = {}

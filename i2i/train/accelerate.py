@@ -36,6 +36,7 @@ from torch import nn
 
 from i2i.data._base import item_seed
 from i2i.data.gpu_transforms import BatchAugment
+from i2i.losses import gan_objective
 from i2i.methods import Batch, Method
 
 __all__ = [
@@ -114,31 +115,10 @@ def resolve_fast_paths(
 
 
 def set_adam_impl(method: Method, impl: AdamImpl) -> None:
-    """Rebuild the method's Adam/AdamW optimizers with the ``fused``, ``foreach`` or ``for_loop`` kernel.
-
-    Call before the first step and before loading optimizer state: the rebuilt optimizer keeps the
-    parameter groups and hyper-parameters, not the state. Other optimizer types are left as they are.
-    """
-    flags = {
-        "fused": {"fused": True, "foreach": False},
-        "foreach": {"fused": False, "foreach": True},
-        "for_loop": {"fused": False, "foreach": False},
-    }[impl]
-    for name, optimizer in list(method.optimizers.items()):
-        if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
-            continue
-        if optimizer.state:
-            raise RuntimeError(f"optimizer {name!r} has taken steps; set its kernel before training")
-        groups = [
-            {k: v for k, v in group.items() if k not in ("fused", "foreach")}
-            for group in optimizer.param_groups
-        ]
-        defaults = {k: v for k, v in optimizer.defaults.items() if k not in ("fused", "foreach")}
-        method.optimizers[name] = type(optimizer)(groups, **{**defaults, **flags})
-
-
-def _generator_names(method: Method) -> set[str]:
-    return {spec.key_prefix.rstrip(".") for spec in method.generator_specs()}
+    """Rebuild the method's optimizers with the ``fused``, ``foreach`` or ``for_loop`` Adam kernel
+    (the method builds them: :meth:`~i2i.methods.Method.build_optimizers`). Call before the first step
+    and before loading optimizer state."""
+    method.build_optimizers(method.optimizer_settings, kernel=impl)
 
 
 def apply_fast_paths(method: Method, fast: FastPaths) -> Method:
@@ -146,7 +126,7 @@ def apply_fast_paths(method: Method, fast: FastPaths) -> Method:
 
     ``torch.compile`` compiles each network module in place (``nn.Module.compile``), so attribute
     names, ``state_dict`` keys and checkpoints stay as they are. A discriminator is left eager when the
-    method uses the gradient penalty (``wgangp``), whose double backward compiled graphs do not support.
+    method's objective is not ``compilable`` (a gradient penalty's double backward, ``wgangp``).
 
     Returns:
         ``method``, for chaining.
@@ -155,12 +135,12 @@ def apply_fast_paths(method: Method, fast: FastPaths) -> Method:
     if fast.channels_last:
         method.to(memory_format=torch.channels_last)
     if fast.compile:
-        generators = _generator_names(method)
+        generators = method.generators()
         options: dict[str, Any] = {"backend": fast.compile_backend}
         if fast.compile_backend == "inductor":
             options["mode"] = fast.compile_mode
         for name, network in method.networks().items():
-            if name not in generators and getattr(method, "gan_mode", None) == "wgangp":
+            if name not in generators and not gan_objective(method.gan_mode).compilable:
                 logger.info("not compiling %s: the gradient penalty needs a double backward", name)
                 continue
             network.compile(**options)

@@ -68,7 +68,6 @@ __all__ = [
     "on_main_rank",
     "seed_rank",
     "shard_batches",
-    "train_on_devices",
     "unwrapped",
     "wrap_networks",
 ]
@@ -378,26 +377,3 @@ class SilentRunLogger(RunLogger):
 
     def close(self) -> None:
         pass
-
-
-def _train_process(recipe: Any, out_dir: str, resume: bool, force: bool, progress: bool) -> Any:
-    from i2i.train.trainer import train  # imported here: the trainer imports this module
-
-    return train(recipe, Path(out_dir), resume=resume, force=force, progress=progress)
-
-
-def train_on_devices(
-    recipe: Any,
-    out_dir: Path,
-    *,
-    devices: int,
-    resume: bool = True,
-    force: bool = False,
-    progress: bool = True,
-) -> Any:
-    """:func:`i2i.train.train` in ``devices`` processes on this machine (``i2i train --devices N``).
-
-    Returns:
-        Rank 0's :class:`~i2i.train.TrainResult`.
-    """
-    return launch(_train_process, (recipe, str(out_dir), resume, force, progress), nproc=devices)

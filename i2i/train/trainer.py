@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import random
-import shutil
 import signal
 import threading
 import time
@@ -28,19 +27,23 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 import yaml
+from torch import nn
 from torch.utils.data import Dataset, default_collate
 from torch.utils.data import get_worker_info as _worker_info
 
+from i2i.card import ModelCard
 from i2i.config import Recipe, load_recipe, recipe_to_yaml
 from i2i.data import build_dataset
 from i2i.data.gpu_transforms import device_dataset_geometry
 from i2i.data.labelled import LABELLED_LAYOUTS, build_labelled_dataset
+from i2i.files import write_text_atomic
 from i2i.methods import Batch, Method, create_method
+from i2i.run_dir import RunDir
 from i2i.train.accelerate import (
     apply_fast_paths,
     augment_seed,
@@ -50,7 +53,6 @@ from i2i.train.accelerate import (
     resolve_fast_paths,
 )
 from i2i.train.checkpoint import (
-    checkpoint_name,
     get_rng_state,
     load_checkpoint,
     save_checkpoint,
@@ -70,22 +72,13 @@ from i2i.train.distributed import (
     wrap_networks,
 )
 from i2i.train.loader import EpochLoader
-from i2i.train.logging import (
-    METRICS_FILE,
-    SAMPLES_DIR,
-    TENSORBOARD_DIR,
-    RunLogger,
-    mean_losses,
-    truncate_metrics,
-)
+from i2i.train.logging import RunLogger, mean_losses, truncate_metrics
 from i2i.train.schedules import create_scheduler
-from i2i.weights import CHECKPOINTS_DIR, latest_checkpoint, write_text_atomic
 
-__all__ = ["NonFiniteLossError", "RunDirError", "TrainResult", "resolve_device", "train"]
+__all__ = ["Evaluator", "NonFiniteLossError", "RunDirError", "TrainResult", "resolve_device", "train"]
 
 logger = logging.getLogger("i2i.train")
 
-RECIPE_FILE = "recipe.yaml"
 RUN_CONTROL_FIELDS: tuple[str, ...] = (
     "train.max_steps",
     "train.sample_every",
@@ -162,8 +155,35 @@ def resolve_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+class Evaluator(Protocol):
+    """Evaluation during training (``train.eval_every``), handed to :func:`train` by its caller
+    (:func:`i2i.metrics.training_evaluator` for the recipe's metrics), so the trainer knows no metric.
+
+    Called on rank 0 with the a->b generator (in eval mode is the evaluator's business: it must
+    restore the generator's mode), its card, the step and the name of the checkpoint just saved;
+    returns the metrics by name and whether the checkpoint became the best one.
+    """
+
+    def __call__(
+        self,
+        run_dir: Path,
+        generator: nn.Module,
+        card: ModelCard,
+        *,
+        step: int,
+        checkpoint: str | None,
+        device: str,
+    ) -> tuple[dict[str, float], bool]: ...
+
+
 def train(
-    recipe: Recipe, out_dir: Path, *, resume: bool = True, force: bool = False, progress: bool = True
+    recipe: Recipe,
+    out_dir: Path,
+    *,
+    resume: bool = True,
+    force: bool = False,
+    progress: bool = True,
+    evaluator: Evaluator | None = None,
 ) -> TrainResult:
     """Train ``recipe``'s method into the run directory ``out_dir``.
 
@@ -174,6 +194,8 @@ def train(
         force: Resume even when the recipe differs from the run's; with ``resume=False``, delete an
             existing run's checkpoints, samples and logs and start over.
         progress: Show a progress bar on stderr.
+        evaluator: Runs every ``train.eval_every`` steps; required when the recipe sets it
+            (:func:`i2i.launch.run_training` builds it from the recipe).
 
     Returns:
         A :class:`TrainResult`.
@@ -187,6 +209,11 @@ def train(
     Started by ``torchrun`` (``WORLD_SIZE`` > 1), each process trains its shard of the data with DDP and
     rank 0 alone writes the run directory (see :mod:`i2i.train.distributed`).
     """
+    if recipe.train.eval_every is not None and evaluator is None:
+        raise ValueError(
+            "train.eval_every: evaluation during training needs an evaluator; use i2i.launch.run_training "
+            "or pass evaluator=i2i.metrics.training_evaluator(recipe)"
+        )
     with distributed_session(resolve_device(recipe.train.device)) as (context, device):
         run = _Run(
             recipe,
@@ -196,6 +223,7 @@ def train(
             progress=progress,
             context=context,
             device=device,
+            evaluator=evaluator,
         )
         return run.run()
 
@@ -213,8 +241,10 @@ class _Run:
         progress: bool,
         context: DistributedContext | None = None,
         device: torch.device | None = None,
+        evaluator: Evaluator | None = None,
     ) -> None:
         self.started = time.perf_counter()
+        self.evaluator = evaluator
         self.recipe = recipe
         self.run_dir = run_dir
         self.recipe_yaml = recipe_to_yaml(recipe)
@@ -224,7 +254,7 @@ class _Run:
 
         def prepare() -> Path | None:
             checkpoint = _prepare_run_dir(run_dir, recipe, resume=resume, force=force)
-            write_text_atomic(run_dir / RECIPE_FILE, self.recipe_yaml)
+            write_text_atomic(RunDir(run_dir).recipe, self.recipe_yaml)
             return checkpoint
 
         self.resume_from = on_main_rank(prepare, self.context)
@@ -279,13 +309,6 @@ class _Run:
         self.checkpoint: Path | None = None
         self.sample_grid: Path | None = None
         self.sampled_step = -1
-        self.inception: Any = (
-            None  # FID network for train.eval_every; loaded now so a missing file fails early
-        )
-        if t.eval_every is not None:
-            from i2i.metrics.inception import load_fid_inception
-
-            self.inception = load_fid_inception(t.inception_weights, device=self.device)
         if self.resume_from is not None:
             self._load(self.resume_from)
         self.sample_batch = self._fixed_sample_batch()
@@ -337,7 +360,7 @@ class _Run:
                         self.sample_grid = log.sample(self.step, self._sample())
                     if self.step % t.checkpoint_every == 0 or self.position == 0 or self._done():
                         self._save()
-                    if t.eval_every is not None and self.step % t.eval_every == 0:
+                    if self.evaluator is not None and t.eval_every and self.step % t.eval_every == 0:
                         self._save()  # the evaluated weights are a checkpoint that can become 'best'
                         if self.is_main:
                             self._evaluate(log)
@@ -444,32 +467,26 @@ class _Run:
     # -- evaluation -------------------------------------------------------------------------------
 
     def _evaluate(self, log: RunLogger) -> None:
-        """Evaluate the a->b generator on the test split; keep the best checkpoint by the metric.
+        """Evaluate the a->b generator with the evaluator; it keeps the best checkpoint by its metric.
 
         The RNG states are restored afterwards, so a run with evaluation trains exactly as one without.
         """
-        from i2i.metrics.evaluate import evaluate_run
-
-        t = self.recipe.train
-        spec = self.method.generator_specs(recipe=self.recipe_yaml, crop_size=self.recipe.data.crop_size)[0]
-        generator = self.method.networks()[spec.key_prefix.rstrip(".")]
+        assert self.evaluator is not None
+        card = self.method.model_cards(recipe=self.recipe_yaml, crop_size=self.recipe.data.crop_size)[0]
+        generator = next(iter(self.method.generators().values()))  # the a->b one, as its card
         rng = get_rng_state()
         try:
-            result, is_best = evaluate_run(
+            metrics, is_best = self.evaluator(
                 self.run_dir,
                 generator,
-                spec,
+                card,
                 step=self.step,
                 checkpoint=self.checkpoint.name if self.checkpoint else None,
-                metric=t.eval_metric,
-                inception=self.inception,
-                max_images=t.eval_max_images,
                 device=str(self.device),
             )
         finally:
             set_rng_state(rng)
             self.method.train()
-        metrics = result.metrics()
         log.log_eval(self.step, metrics)
         text = " ".join(f"{name} {value:.4g}" for name, value in metrics.items())
         log.message(f"step {self.step}: {text}{' (best)' if is_best else ''}")
@@ -505,7 +522,7 @@ class _Run:
                     keep=self.recipe.train.keep_checkpoints,
                 )
         else:
-            self.checkpoint = self.run_dir / CHECKPOINTS_DIR / checkpoint_name(self.step)
+            self.checkpoint = RunDir(self.run_dir).checkpoint(self.step)
         self.last_saved_step = self.step
 
     def _load(self, directory: Path) -> None:
@@ -615,8 +632,9 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 def _prepare_run_dir(run_dir: Path, recipe: Recipe, *, resume: bool, force: bool) -> Path | None:
     """Check ``run_dir`` against this run; returns the checkpoint to resume from, if any."""
-    checkpoint = latest_checkpoint(run_dir) if run_dir.is_dir() else None
-    recipe_file = run_dir / RECIPE_FILE
+    run = RunDir(run_dir)
+    checkpoint = run.latest_checkpoint()
+    recipe_file = run.recipe
     if checkpoint is None:
         return None
     if not resume:
@@ -625,9 +643,7 @@ def _prepare_run_dir(run_dir: Path, recipe: Recipe, *, resume: bool, force: bool
                 f"{run_dir}: holds a run (checkpoint {checkpoint.name}); resume it (drop --no-resume), "
                 "choose another --out, or pass --force to delete its checkpoints, samples and logs"
             )
-        for name in (CHECKPOINTS_DIR, SAMPLES_DIR, TENSORBOARD_DIR):
-            shutil.rmtree(run_dir / name, ignore_errors=True)
-        (run_dir / METRICS_FILE).unlink(missing_ok=True)
+        run.reset()
         return None
     if recipe_file.is_file() and not force:
         differences = _recipe_differences(load_recipe(recipe_file), recipe)

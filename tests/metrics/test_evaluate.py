@@ -13,6 +13,7 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
+from i2i.card import ModelCard
 from i2i.cli import app
 from i2i.data import write_image
 from i2i.metrics import evaluate as evaluate_module
@@ -30,7 +31,7 @@ from i2i.metrics.fid import extract_features, fid_from_features
 from i2i.metrics.inception import FIDInceptionV3, load_fid_inception
 from i2i.metrics.paired import psnr
 from i2i.nn import create_generator
-from i2i.weights import GeneratorSpec, save_weights
+from i2i.weights import save_weights
 
 GENERATOR_KWARGS = {"base_channels": 4}
 
@@ -44,8 +45,8 @@ def _recipe(**data: Any) -> str:
     return yaml.safe_dump({"method": "pix2pix", "data": {"root": "", **data}})
 
 
-def _spec(recipe: str, direction: str = "a2b") -> GeneratorSpec:
-    return GeneratorSpec(
+def _spec(recipe: str, direction: str = "a2b") -> ModelCard:
+    return ModelCard(
         arch="resnet_6blocks", kwargs=GENERATOR_KWARGS, method="pix2pix", direction=direction, recipe=recipe
     )
 

@@ -201,24 +201,27 @@ def test_two_processes_train_write_once_and_resume_on_both_ranks(
 def test_cli_devices_launches_processes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    import i2i.train.distributed as distributed
+    import i2i.launch
     from i2i.cli import app
 
     calls: list[dict[str, Any]] = []
 
-    def fake_train_on_devices(recipe: Any, out_dir: Path, **kwargs: Any) -> Any:
-        calls.append({"name": recipe.name, "out": out_dir, **kwargs})
+    def fake_launch(fn: Any, args: tuple[Any, ...], *, nproc: int) -> Any:
+        recipe, out_dir, resume, force, progress = args
+        calls.append({"fn": fn.__name__, "name": recipe.name, "out": out_dir, "nproc": nproc})
+        calls[-1] |= {"resume": resume, "force": force, "progress": progress}
         raise KeyboardInterrupt  # stop before reporting a result
 
-    monkeypatch.setattr(distributed, "train_on_devices", fake_train_on_devices)
+    monkeypatch.setattr(i2i.launch, "launch", fake_launch)
     args = ["train", "demo_pix2pix", "--out", str(tmp_path), "--devices", "3", "--no-progress"]
     outcome = CliRunner().invoke(app, args)
     assert outcome.exit_code == 130, outcome.output
     assert calls == [
         {
+            "fn": "_train_process",
             "name": "demo_pix2pix",
-            "out": tmp_path,
-            "devices": 3,
+            "out": str(tmp_path),
+            "nproc": 3,
             "resume": True,
             "force": False,
             "progress": False,

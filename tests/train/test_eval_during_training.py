@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from i2i.config import Recipe
+from i2i.launch import run_training
 from i2i.train import train
 
 TinyRecipe = Callable[..., Recipe]
@@ -29,7 +31,7 @@ def test_evaluation_keeps_the_best_checkpoint_and_does_not_change_training(
 ) -> None:
     steps = ["train.max_steps=6", "train.checkpoint_every=100", "train.keep_checkpoints=1"]
     plain = train(tiny_recipe("demo_pix2pix", *steps), tmp_path / "plain", progress=False)
-    evaluated = train(tiny_recipe("demo_pix2pix", *steps, *EVAL), tmp_path / "eval", progress=False)
+    evaluated = run_training(tiny_recipe("demo_pix2pix", *steps, *EVAL), tmp_path / "eval", progress=False)
 
     records = [json.loads(line) for line in (tmp_path / "eval" / "eval.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4, 6]
@@ -48,3 +50,34 @@ def test_evaluation_keeps_the_best_checkpoint_and_does_not_change_training(
     a = load_file(str(plain.checkpoint / "weights.safetensors"))
     b = load_file(str(evaluated.checkpoint / "weights.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_forced_fresh_start_drops_the_old_runs_evaluations(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
+    """`i2i train --no-resume --force` used to leave eval.jsonl behind: `i2i report` then plotted the old
+    run's evaluations as the new run's."""
+    run_training(tiny_recipe("demo_pix2pix", "train.max_steps=2", *EVAL), tmp_path, progress=False)
+    assert (tmp_path / "eval.jsonl").is_file() and (tmp_path / "checkpoints" / "best").is_file()
+    train(
+        tiny_recipe("demo_pix2pix", "train.max_steps=1"), tmp_path, resume=False, force=True, progress=False
+    )
+    assert not (tmp_path / "eval.jsonl").exists()
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["last", "step_00000001"]
+
+
+def test_the_trainer_asks_for_an_evaluator_instead_of_knowing_metrics(
+    tiny_recipe: TinyRecipe, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=r"train\.eval_every: evaluation during training needs an evaluator"):
+        train(tiny_recipe("demo_pix2pix", "train.max_steps=1", *EVAL), tmp_path, progress=False)
+    seen: list[tuple[int, str | None]] = []
+
+    def evaluator(
+        run_dir: Path, generator: Any, card: Any, *, step: int, checkpoint: str | None, device: str
+    ):
+        seen.append((step, checkpoint))
+        assert card.key_prefix == "generator." and generator is not None and run_dir == tmp_path
+        return {"l1": 1.0 / step}, True
+
+    steps = ["train.max_steps=4", "train.eval_every=2"]
+    train(tiny_recipe("demo_pix2pix", *steps), tmp_path, progress=False, evaluator=evaluator)
+    assert seen == [(2, "step_00000002"), (4, "step_00000004")]

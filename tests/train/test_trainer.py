@@ -15,7 +15,7 @@ from i2i.config import Recipe
 from i2i.data import write_synthetic_folder
 from i2i.methods import Batch, Pix2Pix, StepOutput
 from i2i.train import NonFiniteLossError, RunDirError, train
-from i2i.weights import load_generator, read_generator_specs
+from i2i.weights import load_generator, read_model_cards
 
 TinyRecipe = Callable[..., Recipe]
 
@@ -74,7 +74,7 @@ def test_run_directory_layout_and_checkpoint_contents(tiny_recipe: TinyRecipe, t
     assert (state["step"], state["epoch"], state["position"]) == (5, 1, 1)
     assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
     assert set(state["method"]) == {"fake_a_pool", "fake_b_pool", "steps_done"}
-    specs = read_generator_specs(result.checkpoint / "weights.safetensors")  # type: ignore[operator]
+    specs = read_model_cards(result.checkpoint / "weights.safetensors")  # type: ignore[operator]
     assert [(s.key_prefix, s.direction, s.method, s.crop_size) for s in specs] == [
         ("g_ab.", "a2b", "cyclegan", 32),
         ("g_ba.", "b2a", "cyclegan", 32),
