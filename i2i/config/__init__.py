@@ -16,30 +16,22 @@ from i2i.config.load import (
     validate_recipe,
 )
 from i2i.config.schema import (
-    RECIPE_TYPES,
-    CycleGANModel,
-    CycleGANRecipe,
     DataConfig,
     DiscriminatorConfig,
     GeneratorConfig,
     ModelBase,
-    Pix2PixModel,
-    Pix2PixRecipe,
     Recipe,
     RecipeBase,
     TrainConfig,
+    method_names,
+    recipe_type,
 )
 
 __all__ = [
-    "RECIPE_TYPES",
-    "CycleGANModel",
-    "CycleGANRecipe",
     "DataConfig",
     "DiscriminatorConfig",
     "GeneratorConfig",
     "ModelBase",
-    "Pix2PixModel",
-    "Pix2PixRecipe",
     "Recipe",
     "RecipeBase",
     "RecipeError",
@@ -47,7 +39,9 @@ __all__ = [
     "find_recipe",
     "list_recipes",
     "load_recipe",
+    "method_names",
     "recipe_to_yaml",
+    "recipe_type",
     "recipes_dir",
     "validate_recipe",
 ]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 import i2i
-from i2i.config.schema import RECIPE_ADAPTER, RECIPE_TYPES, Recipe
+from i2i.config.schema import Recipe, method_names, recipe_type
 
 
 class RecipeError(ValueError):
@@ -89,8 +89,16 @@ def load_recipe(path_or_name: str | Path, overrides: Sequence[str] = ()) -> Reci
 
 def validate_recipe(raw: dict[str, Any], source: str = "<recipe>") -> Recipe:
     """Validate a mapping (as read from YAML) into a recipe; ``source`` names it in errors."""
+    method = raw.get("method") if isinstance(raw, dict) else None
+    known = method_names()
+    if method is None:
+        raise RecipeError(f"{source}: method: required key missing (one of {', '.join(map(repr, known))})")
+    if method not in known:
+        close = difflib.get_close_matches(str(method), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RecipeError(f"{source}: method: unknown method {method!r}{hint} (known: {', '.join(known)})")
     try:
-        return RECIPE_ADAPTER.validate_python(raw)
+        return recipe_type(str(method)).model_validate(raw)
     except ValidationError as error:
         raise RecipeError(f"{source}: {_describe(error.errors()[0], raw)}") from None
 
@@ -135,10 +143,10 @@ def _apply_override(raw: dict[str, Any], item: str, source: str) -> None:
 
 def _check_override_key(raw: dict[str, Any], parts: list[str], source: str) -> None:
     """Reject an override key that is not in the schema of the recipe's method."""
-    recipe_type = RECIPE_TYPES.get(str(raw.get("method")))
-    if recipe_type is None:
+    if raw.get("method") not in method_names():
         return  # unknown method: validation reports it
-    model: type[BaseModel] | None = recipe_type
+    recipe_class = recipe_type(str(raw["method"]))
+    model: type[BaseModel] | None = recipe_class
     for index, part in enumerate(parts):
         path = ".".join(parts[: index + 1])
         if model is None:
@@ -146,7 +154,7 @@ def _check_override_key(raw: dict[str, Any], parts: list[str], source: str) -> N
                 f"{source}: {'.'.join(parts[:index])}: is not a section, cannot set {'.'.join(parts)}"
             )
         if part not in model.model_fields:
-            hint = _unknown_key_hint(parts[: index + 1], recipe_type)
+            hint = _unknown_key_hint(parts[: index + 1], recipe_class)
             raise RecipeError(f"{source}: {path}: unknown key in --set{hint}")
         model = _section_model(model, part)
 
@@ -170,20 +178,12 @@ def _describe(error: ErrorDetails, raw: dict[str, Any]) -> str:
     """One ``"key.path: message"`` line for a pydantic error."""
     loc = [str(part) for part in error["loc"]]
     method = raw.get("method")
-    recipe_type = RECIPE_TYPES.get(str(method))
-    if loc and recipe_type is not None and loc[0] == method:
-        loc = loc[1:]  # the discriminated union puts the tag first
+    recipe_class = recipe_type(str(method)) if method in method_names() else None
     kind, message = error["type"], error["msg"]
-    if kind == "union_tag_not_found":
-        return f"method: required key missing (one of {', '.join(map(repr, RECIPE_TYPES))})"
-    if kind == "union_tag_invalid":
-        close = difflib.get_close_matches(str(method), list(RECIPE_TYPES), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"method: unknown method {method!r}{hint} (known: {', '.join(RECIPE_TYPES)})"
     if kind == "extra_forbidden":
         hint = ""
-        if recipe_type is not None:
-            hint = _unknown_key_hint(loc, recipe_type)
+        if recipe_class is not None:
+            hint = _unknown_key_hint(loc, recipe_class)
         return f"{'.'.join(loc)}: unknown key{hint}"
     if kind == "missing":
         return f"{'.'.join(loc)}: required key missing"

@@ -1,20 +1,21 @@
 """The recipe schema: pydantic models with ``extra="forbid"``, one recipe class per method.
 
 A recipe is ``method`` + ``name`` + ``description`` + ``data`` + ``model`` + ``train``. Defaults are
-those of the reference implementation (pytorch-CycleGAN-and-pix2pix); defaults that differ per method
-(generator, norms, GAN objective, data layout) live in each recipe class's ``METHOD_DEFAULTS`` and are
-merged under the user's values before validation, so a recipe file holds only what differs.
-
-Adding a method: subclass :class:`RecipeBase` with ``method: Literal["name"]``, its own ``model``
-class and ``METHOD_DEFAULTS``, and add it to :data:`RECIPE_TYPES` and :data:`Recipe`.
+those of the reference implementation (pytorch-CycleGAN-and-pix2pix). What belongs to one method lives
+in that method's file (:class:`i2i.methods.Method`): its own ``model:`` keys (``recipe_section``),
+its defaults (``recipe_defaults``: generator, norms, GAN objective, data layout ...), the layouts it
+trains on and its cross-section checks. :func:`recipe_type` builds the method's recipe class from them;
+the defaults are merged under the user's values before validation, so a recipe file holds only what
+differs. Adding a method touches no file here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Layout = Literal[
     "aligned",
@@ -75,6 +76,14 @@ class DataConfig(_Strict):
     # whole batches on the training device (i2i.data.gpu_transforms)
     augment_on: AugmentOn = "cpu"
     color_jitter: float = Field(default=0.0, ge=0.0, le=1.0)  # brightness/contrast/saturation +-x, hue +-x/2
+
+    @property
+    def classes(self) -> list[str]:
+        """The class (cgan) or domain (stargan) names of a labelled layout, in label order: fixed by the
+        layout (digits, mnist ...) or named by :attr:`domains`. Raises ``ValueError`` for others."""
+        from i2i.data.labelled import layout_classes  # imported here: the schema imports without torch
+
+        return layout_classes(self.layout, self.domains)
 
     @model_validator(mode="after")
     def _device_augmentation(self) -> DataConfig:
@@ -174,20 +183,6 @@ class ModelBase(_Strict):
         return mode
 
 
-class Pix2PixModel(ModelBase):
-    """pix2pix: conditional GAN + L1 to the target (Isola et al. 2017)."""
-
-    lambda_l1: float = Field(default=100.0, ge=0.0)
-
-
-class CycleGANModel(ModelBase):
-    """CycleGAN: two generators and two discriminators with cycle consistency (Zhu et al. 2017)."""
-
-    lambda_cycle: float = Field(default=10.0, ge=0.0)  # lambda_A = lambda_B in the reference
-    lambda_identity: float = Field(default=0.5, ge=0.0)  # identity weight, relative to lambda_cycle
-    pool_size: int = Field(default=50, ge=0)  # history of generated images shown to D; 0 disables
-
-
 class TrainConfig(_Strict):
     """Optimisation, schedule, hardware and logging (Adam with the reference's betas)."""
 
@@ -246,6 +241,7 @@ class RecipeBase(_Strict):
 
     METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {}
     LAYOUTS: ClassVar[tuple[str, ...]] = (*PAIRED_LAYOUTS, "unaligned", "synthetic_unpaired")
+    METHOD: ClassVar[Any] = None  # the Method subclass: its check_recipe runs after the shared checks
 
     method: str
     name: str = Field(min_length=1)
@@ -288,208 +284,103 @@ class RecipeBase(_Strict):
                 f"data.layout: {self.method} needs one of {', '.join(self.LAYOUTS)}, got {self.data.layout!r}"
             )
         if (
-            self.model.gan_mode == "wgan"
+            _objective(self.model.gan_mode).needs_lipschitz
             and self.model.clip_value is None
             and not self.model.discriminator.spectral_norm
         ):
             raise ValueError(
-                "model.clip_value: gan_mode wgan needs a Lipschitz constraint on D: weight clipping "
-                "(clip_value 0.01 as in the WGAN paper) or model.discriminator.spectral_norm"
+                f"model.clip_value: gan_mode {self.model.gan_mode} needs a Lipschitz constraint on D: weight "
+                "clipping (clip_value 0.01 as in the WGAN paper) or model.discriminator.spectral_norm"
             )
-        generator = _check_network("GENERATORS", self.model.generator, "generator")
-        _check_network("DISCRIMINATORS", self.model.discriminator, "discriminator")
+        generator = _check_network("GENERATORS", self.model.generator, "generator", self.METHOD_DEFAULTS)
+        _check_network("DISCRIMINATORS", self.model.discriminator, "discriminator", self.METHOD_DEFAULTS)
         multiple = int(getattr(generator, "size_multiple", 1))
         if self.data.preprocess not in _FREE_SIZE and self.data.crop_size % multiple:
             raise ValueError(
                 f"data.crop_size: {self.data.crop_size} is not a multiple of {multiple}, which generator "
                 f"{self.model.generator.name!r} needs (or use preprocess 'none' or 'scale_width')"
             )
+        if self.METHOD is not None:
+            self.METHOD.check_recipe(self)
         return self
 
 
-def _check_network(registry_name: str, config: GeneratorConfig | DiscriminatorConfig, role: str) -> Any:
-    """Build a 1-channel-wide copy of the network to check that it takes the configured arguments."""
+def _objective(mode: str) -> Any:
+    from i2i.losses import gan_objective  # imported here so that the schema imports without torch
+
+    return gan_objective(mode)
+
+
+def _check_network(
+    registry_name: str,
+    config: GeneratorConfig | DiscriminatorConfig,
+    role: str,
+    method_defaults: dict[str, Any],
+) -> Any:
+    """Build a 1-channel-wide copy of the network to check that it takes the configured arguments.
+
+    The options the network does not declare are left out (as the method leaves them out, by
+    :func:`i2i.methods.base.split_network_kwargs`) while they hold their default; one the recipe
+    changed is an error that names the key.
+    """
     import i2i.nn  # imported here so that the schema imports without torch or the networks
+    from i2i.methods.base import split_network_kwargs
 
     registry = getattr(i2i.nn, registry_name)
-    kwargs = {**config.network_kwargs(), "base_channels": 1}
+    accepted, others = split_network_kwargs(registry.get(config.name), config.network_kwargs())
+    defaults = method_defaults.get("model", {}).get(role, {})
+    for key, value in others.items():
+        if value != defaults.get(key, type(config).model_fields[key].default):
+            raise ValueError(f"model.{role}.{key}: not a parameter of {role} {config.name!r}")
     try:
-        return registry.build(config.name, **kwargs)
+        return registry.build(config.name, **{**accepted, "base_channels": 1})
     except TypeError as error:
         match = re.search(r"unexpected keyword argument '(\w+)'", str(error))
         key = match.group(1) if match else "name"
         raise ValueError(f"model.{role}.{key}: not a parameter of {role} {config.name!r}") from None
 
 
-class Pix2PixRecipe(RecipeBase):
-    """A pix2pix recipe: paired data, U-Net + PatchGAN with batch norm, vanilla GAN + 100 x L1."""
+def _layouts(wanted: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The layout names a method's ``recipe_layouts`` stands for."""
+    if wanted == "paired":
+        return PAIRED_LAYOUTS
+    if wanted == "image":
+        return (*PAIRED_LAYOUTS, "unaligned", "synthetic_unpaired")
+    return tuple(wanted)
 
-    METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {
-        "data": {"layout": "aligned"},
-        "model": {
-            "generator": {"name": "unet_256", "norm": "batch", "dropout": 0.5},
-            "discriminator": {"norm": "batch"},
-            "gan_mode": "vanilla",
-        },
+
+@functools.cache
+def _recipe_type(method: Any) -> type[RecipeBase]:  # a Method subclass (Any: hashable for the cache)
+    """The recipe class of ``method``: :class:`RecipeBase` with the method's ``model:`` section (the
+    shared networks and objective plus its ``recipe_section``), defaults, layouts and checks."""
+    model = type(f"{method.__name__}Model", (method.recipe_section, ModelBase), {"__module__": __name__})
+    namespace = {
+        "__module__": __name__,
+        "__doc__": f"A {method.method_name} recipe; see :class:`{method.__module__}.{method.__name__}`.",
+        "__annotations__": {"method": Literal[method.method_name], "model": model},
+        "METHOD_DEFAULTS": method.recipe_defaults,
+        "LAYOUTS": _layouts(method.recipe_layouts),
+        "METHOD": method,
     }
-    LAYOUTS: ClassVar[tuple[str, ...]] = PAIRED_LAYOUTS
-
-    method: Literal["pix2pix"]
-    model: Pix2PixModel
+    return type(f"{method.__name__}Recipe", (RecipeBase,), namespace)
 
 
-class CycleGANRecipe(RecipeBase):
-    """A CycleGAN recipe: unpaired data, ResNet-9 + PatchGAN with instance norm, LSGAN + cycle loss."""
+def recipe_type(name: str) -> type[RecipeBase]:
+    """The recipe class of the registered method ``name``; an unknown name raises ``KeyError`` with
+    close matches. A method's recipe is defined in its own file (:class:`i2i.methods.Method`'s
+    ``recipe_section``, ``recipe_defaults``, ``recipe_layouts`` and ``check_recipe``)."""
+    from i2i.methods import method_class  # imported here: the schema imports without torch
 
-    METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {
-        "data": {"layout": "unaligned"},
-        "model": {
-            "generator": {"name": "resnet_9blocks", "norm": "instance", "dropout": 0.0},
-            "discriminator": {"norm": "instance"},
-            "gan_mode": "lsgan",
-        },
-    }
-
-    method: Literal["cyclegan"]
-    model: CycleGANModel
-
-    @model_validator(mode="after")
-    def _identity_needs_equal_channels(self) -> CycleGANRecipe:
-        if self.model.lambda_identity > 0 and self.data.in_channels != self.data.out_channels:
-            raise ValueError(
-                f"model.lambda_identity: the identity loss needs data.in_channels == data.out_channels "
-                f"(got {self.data.in_channels} and {self.data.out_channels}); set it to 0"
-            )
-        return self
+    method: Any = method_class(name)
+    return _recipe_type(method)
 
 
-class CGANModel(ModelBase):
-    """cgan: class-conditional DCGAN, the label into D by projection or an auxiliary classifier."""
+def method_names() -> list[str]:
+    """The registered methods a recipe's ``method`` may name."""
+    from i2i.methods import METHODS
 
-    conditioning: Literal["projection", "acgan"] = "projection"  # Miyato & Koyama 2018 / Odena et al. 2017
-    latent_dim: int = Field(default=100, ge=1)  # noise size (DCGAN: 100)
-    embedding_dim: int | None = Field(default=None, ge=1)  # G's label embedding; None: the number of classes
-    lambda_cls: float = Field(default=1.0, ge=0.0)  # acgan: weight of the classification losses
+    return METHODS.names()
 
 
-class StarGANModel(ModelBase):
-    """stargan: one domain-conditioned generator, a discriminator with a domain classifier (Choi et al. 2018)."""
-
-    lambda_rec: float = Field(default=10.0, ge=0.0)  # reconstruction (cycle) loss weight
-    lambda_cls: float = Field(default=1.0, ge=0.0)  # domain classification loss weight
-
-
-class _LabelledRecipe(RecipeBase):
-    """Checks shared by the methods trained on labelled data (one image and its class per item)."""
-
-    GENERATORS: ClassVar[tuple[str, ...]] = ()
-    DISCRIMINATORS: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="after")
-    def _labelled(self) -> _LabelledRecipe:
-        from i2i.data.labelled import layout_classes  # imported here: the schema imports without torch
-
-        if self.model.generator.name not in self.GENERATORS:
-            raise ValueError(f"model.generator.name: {self.method} needs one of {', '.join(self.GENERATORS)}")
-        if self.model.discriminator.name not in self.DISCRIMINATORS:
-            raise ValueError(
-                f"model.discriminator.name: {self.method} needs one of {', '.join(self.DISCRIMINATORS)}"
-            )
-        if self.data.in_channels != self.data.out_channels:
-            raise ValueError(
-                "data.out_channels: labelled data has one image per item; set data.in_channels to the same "
-                f"(got {self.data.in_channels} and {self.data.out_channels})"
-            )
-        try:
-            layout_classes(self.data.layout, self.data.domains)
-        except ValueError as error:
-            raise ValueError(f"data.domains: {error}") from None
-        return self
-
-
-class CGANRecipe(_LabelledRecipe):
-    """A cgan recipe: labelled images, DCGAN networks at 32 px, vanilla GAN, Adam(2e-4, 0.5) as DCGAN."""
-
-    METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {
-        "data": {
-            "layout": "digits",
-            "in_channels": 1,
-            "out_channels": 1,
-            "load_size": 32,
-            "crop_size": 32,
-            "preprocess": "none",
-            "flip": False,
-        },
-        "model": {
-            "generator": {"name": "dcgan", "norm": "batch", "dropout": 0.0},
-            "discriminator": {"name": "dcgan", "norm": "batch"},
-            "gan_mode": "vanilla",
-        },
-        "train": {
-            "batch_size": 64,
-            "schedule": "constant",
-            "epochs": 25,
-            "epochs_decay": 0,
-            "num_samples": 8,
-        },
-    }
-    LAYOUTS: ClassVar[tuple[str, ...]] = ("digits", "mnist", "fashion_mnist", "domains")
-    GENERATORS: ClassVar[tuple[str, ...]] = ("dcgan",)
-    DISCRIMINATORS: ClassVar[tuple[str, ...]] = ("dcgan",)
-
-    method: Literal["cgan"]
-    model: CGANModel
-
-    @model_validator(mode="after")
-    def _image_size(self) -> CGANRecipe:
-        size = self.data.crop_size
-        if size < 8 or size & (size - 1) or size % 8:  # 4 * 2**k with k >= 1
-            raise ValueError(
-                f"data.crop_size: the dcgan networks need 4 * 2**k pixels (8, 16, 32, 64 ...), got {size}"
-            )
-        return self
-
-
-class StarGANRecipe(_LabelledRecipe):
-    """A stargan recipe: one folder per domain, StarGAN networks at 128 px, WGAN-GP with n_critic 5."""
-
-    METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {
-        "data": {"layout": "domains", "load_size": 143, "crop_size": 128},
-        "model": {
-            "generator": {"name": "stargan", "norm": "instance", "dropout": 0.0},
-            "discriminator": {"name": "stargan", "norm": "none"},
-            "gan_mode": "wgangp",
-        },
-        "train": {"batch_size": 16, "lr": 1e-4, "n_critic": 5},
-    }
-    LAYOUTS: ClassVar[tuple[str, ...]] = ("domains", "synthetic_domains")
-    GENERATORS: ClassVar[tuple[str, ...]] = ("stargan",)
-    DISCRIMINATORS: ClassVar[tuple[str, ...]] = ("stargan",)
-
-    method: Literal["stargan"]
-    model: StarGANModel
-
-    @model_validator(mode="after")
-    def _classifier_fits(self) -> StarGANRecipe:
-        layers = self.model.discriminator.num_layers or 6
-        if self.data.crop_size % 2**layers:
-            raise ValueError(
-                f"data.crop_size: {self.data.crop_size} is not a multiple of 2**{layers}, which the stargan "
-                "discriminator's domain classifier needs (set model.discriminator.num_layers lower)"
-            )
-        return self
-
-
-Recipe = Pix2PixRecipe | CycleGANRecipe | CGANRecipe | StarGANRecipe
-"""Any recipe; ``recipe.method`` tells which (and narrows the type for mypy)."""
-
-RECIPE_TYPES: dict[str, type[RecipeBase]] = {
-    "pix2pix": Pix2PixRecipe,
-    "cyclegan": CycleGANRecipe,
-    "cgan": CGANRecipe,
-    "stargan": StarGANRecipe,
-}
-"""Recipe class per method name."""
-
-RECIPE_ADAPTER: TypeAdapter[Recipe] = TypeAdapter(Annotated[Recipe, Field(discriminator="method")])
-"""Validates a mapping into the recipe class that its ``method`` names."""
+Recipe = RecipeBase
+"""Any recipe (the class of each method's is made by :func:`recipe_type`)."""

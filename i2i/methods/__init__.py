@@ -6,7 +6,16 @@ class-conditional cgan and the multi-domain StarGAN).
 
 from __future__ import annotations
 
-from i2i.methods.base import METHODS, Batch, Method, StepOutput, create_method, frozen
+from i2i.methods.base import (
+    METHODS,
+    Batch,
+    Method,
+    MethodSection,
+    StepOutput,
+    create_method,
+    frozen,
+    method_class,
+)
 from i2i.methods.cgan import CGAN
 from i2i.methods.cyclegan import CycleGAN
 from i2i.methods.image_pool import ImagePool
@@ -20,9 +29,11 @@ __all__ = [
     "CycleGAN",
     "ImagePool",
     "Method",
+    "MethodSection",
     "Pix2Pix",
     "StarGAN",
     "StepOutput",
     "create_method",
     "frozen",
+    "method_class",
 ]

@@ -8,31 +8,38 @@ Device placement, epochs, mixed precision, schedules, checkpoints and logging be
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_type_hints
 
 import torch
+from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
-from i2i.losses import discriminator_loss, gradient_penalty
+from i2i.card import ModelCard
+from i2i.losses import discriminator_loss, gan_objective, gradient_penalty
 from i2i.losses._reduction import Predictions
 from i2i.registry import Builder, Registry
-from i2i.weights import GeneratorSpec
 
 __all__ = [
+    "ADAM_KERNELS",
     "METHODS",
     "OPTIMIZERS",
     "Batch",
     "Method",
+    "MethodSection",
+    "OptimizerSettings",
     "StepOutput",
+    "check_labelled_recipe",
     "create_method",
     "create_optimizer",
     "frozen",
+    "method_class",
     "network_kwargs",
     "recipe_kwargs",
     "section_kwargs",
+    "split_network_kwargs",
 ]
 
 
@@ -115,22 +122,34 @@ def frozen(*modules: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def network_kwargs(builder: Builder[nn.Module], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of ``kwargs`` that the network built by ``builder`` accepts (``None`` values dropped).
+def split_network_kwargs(
+    builder: Builder[nn.Module], kwargs: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(accepted, not_accepted)``: the entries of ``kwargs`` that the network built by ``builder``
+    declares, and the others (``None`` values are dropped from both).
 
-    A recipe holds one set of generator options for every architecture (``padding`` is a ResNet
-    option, ``num_layers`` a PatchGAN option); each network takes the ones its constructor declares,
-    read from the builder's return annotation. The result is what is stored in a
-    :class:`~i2i.weights.GeneratorSpec`, so the network can be rebuilt exactly.
+    The one rule of what a network takes: a recipe holds one set of options for every architecture
+    (``padding`` is a ResNet option, ``num_layers`` a PatchGAN option, ``dropout`` a U-Net/ResNet
+    option); each network takes the ones its constructor declares, read from the builder's return
+    annotation. Methods keep the accepted ones (:func:`network_kwargs`); the recipe schema refuses a
+    not-accepted option only when the recipe changed it from its default.
     """
     values = {k: v for k, v in kwargs.items() if v is not None}
     cls = get_type_hints(builder).get("return")
     if not isinstance(cls, type):
-        return values
+        return values, {}
     params = inspect.signature(cls).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return values
-    return {k: v for k, v in values.items() if k in params}
+        return values, {}
+    accepted = {k: v for k, v in values.items() if k in params}
+    return accepted, {k: v for k, v in values.items() if k not in params}
+
+
+def network_kwargs(builder: Builder[nn.Module], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``kwargs`` that the network built by ``builder`` accepts (see
+    :func:`split_network_kwargs`). The result is what is stored in a :class:`~i2i.card.ModelCard`, so
+    the network can be rebuilt exactly."""
+    return split_network_kwargs(builder, kwargs)[0]
 
 
 class Method(nn.Module):
@@ -139,7 +158,7 @@ class Method(nn.Module):
     Every child module is a network of the method, addressed by its attribute name (``generator``,
     ``g_ab`` ...); :meth:`networks` lists them and checkpoints prefix their tensors with that name.
     Subclasses create their networks and optimizers in ``__init__`` and implement
-    :meth:`training_step`, :meth:`generator_specs` and :meth:`sample`.
+    :meth:`training_step`, :meth:`model_cards` and :meth:`sample`.
 
     Objectives (every method): :attr:`gan_mode` names the GAN loss; :attr:`n_critic` discriminator
     steps are made per generator step (one discriminator step per training step, the generator's on
@@ -153,6 +172,21 @@ class Method(nn.Module):
     """
 
     method_name: ClassVar[str] = ""
+    generator_names: ClassVar[tuple[str, ...]] = ("generator",)
+    """The method's inference generators, by attribute name (their tensors are prefixed ``name.``)."""
+
+    # The method's part of the recipe (read by i2i.config, which builds the recipe class from them):
+    recipe_section: ClassVar[type[MethodSection]]
+    """The ``model:`` keys of this method beyond the networks and the GAN objective (``lambda_l1`` ...)."""
+    recipe_defaults: ClassVar[dict[str, Any]] = {}
+    """Defaults of this method merged under the user's recipe (layout, networks, norms, objective ...)."""
+    recipe_layouts: ClassVar[str | tuple[str, ...]] = "image"
+    """The data layouts it trains on: ``"image"`` (any image-to-image layout, paired or not),
+    ``"paired"`` (the paired ones), or the layout names."""
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        """Checks across recipe sections that only this method needs; raise ``ValueError("key: ...")``."""
 
     def __init__(
         self, *, gan_mode: str, lambda_gp: float = 10.0, clip_value: float | None = None, n_critic: int = 1
@@ -168,11 +202,34 @@ class Method(nn.Module):
         self.n_critic = n_critic
         self.steps_done = 0  # training steps made, for the n_critic rhythm (checkpointed)
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.optimizer_settings = OptimizerSettings()  # set by build_optimizers
         self.scaler: torch.amp.GradScaler | None = None
 
     def networks(self) -> dict[str, nn.Module]:
         """Network name -> network (the method's child modules)."""
         return dict(self.named_children())
+
+    def generators(self) -> dict[str, nn.Module]:
+        """Inference generator name -> network (a subset of :meth:`networks`)."""
+        networks = self.networks()
+        return {name: networks[name] for name in self.generator_names}
+
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Optimizer name -> the parameters it updates (which networks share an optimizer)."""
+        raise NotImplementedError
+
+    def build_optimizers(self, settings: OptimizerSettings, kernel: str = "for_loop") -> None:
+        """(Re)create :attr:`optimizers` from :meth:`optimizer_groups` with the Adam ``kernel``.
+
+        Called by the constructor, and by the trainer with the kernel its device prefers, before the
+        first step and before optimizer state is loaded (state is not carried over).
+        """
+        if any(optimizer.state for optimizer in self.optimizers.values()):
+            raise RuntimeError("an optimizer has taken steps; choose the Adam kernel before training")
+        self.optimizer_settings = settings
+        self.optimizers = {
+            name: settings.build(params, kernel) for name, params in self.optimizer_groups().items()
+        }
 
     @property
     def device(self) -> torch.device:
@@ -182,7 +239,7 @@ class Method(nn.Module):
         """One optimisation step on ``batch``: forward, backward and optimizer steps; returns the losses."""
         raise NotImplementedError
 
-    def generator_specs(self, *, recipe: str = "", crop_size: int | None = None) -> list[GeneratorSpec]:
+    def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         """Descriptions of the method's inference generators, keyed by their network name prefix."""
         raise NotImplementedError
 
@@ -240,8 +297,9 @@ class Method(nn.Module):
     ) -> dict[str, Tensor]:
         """The discriminator's objective on real and (detached) fake inputs, by :attr:`gan_mode`.
 
-        ``vanilla`` and ``lsgan`` are halved as in the reference implementation, slowing D relative to
-        G; ``wgangp`` adds ``lambda_gp`` times the gradient penalty. Returns ``{"d": total, ...}`` with
+        Scaled by the objective's ``discriminator_scale`` (``vanilla`` and ``lsgan`` are halved as in the
+        reference implementation, slowing D relative to G); an objective with ``gradient_penalty``
+        (``wgangp``) adds ``lambda_gp`` times the penalty. Returns ``{"d": total, ...}`` with
         the penalty listed separately (``"d/gp"``) when there is one. ``discriminator`` may be any
         callable (a conditional one bound to its labels: ``lambda x: d(x, labels)``).
         """
@@ -257,34 +315,101 @@ class Method(nn.Module):
         fake: Tensor,
     ) -> dict[str, Tensor]:
         """:meth:`discriminator_loss` from predictions already made (by a network with more heads)."""
-        loss = discriminator_loss(pred_real, pred_fake, self.gan_mode)
-        if self.gan_mode in ("vanilla", "lsgan"):
-            loss = 0.5 * loss
-        if self.gan_mode != "wgangp":
+        objective = gan_objective(self.gan_mode)
+        loss = objective.discriminator_scale * discriminator_loss(pred_real, pred_fake, self.gan_mode)
+        if not objective.gradient_penalty:
             return {"d": loss}
         penalty = gradient_penalty(discriminator, real, fake.detach())
         return {"d": loss + self.lambda_gp * penalty, "d/gp": penalty}
+
+
+class MethodSection(BaseModel):
+    """Base of a method's own recipe keys (its ``recipe_section``): unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_labelled_recipe(recipe: Any, *, generators: Sequence[str], discriminators: Sequence[str]) -> None:
+    """The checks of a method trained on labelled data (one image and its class per item): its
+    networks, equal channels, and class names the layout can resolve (``recipe.data.classes``)."""
+    if recipe.model.generator.name not in generators:
+        raise ValueError(f"model.generator.name: {recipe.method} needs one of {', '.join(generators)}")
+    if recipe.model.discriminator.name not in discriminators:
+        raise ValueError(
+            f"model.discriminator.name: {recipe.method} needs one of {', '.join(discriminators)}"
+        )
+    if recipe.data.in_channels != recipe.data.out_channels:
+        raise ValueError(
+            "data.out_channels: labelled data has one image per item; set data.in_channels to the same "
+            f"(got {recipe.data.in_channels} and {recipe.data.out_channels})"
+        )
+    try:
+        recipe.data.classes  # noqa: B018 - resolving them checks the layout's domains
+    except ValueError as error:
+        raise ValueError(f"data.domains: {error}") from None
+
+
+def method_class(name: str) -> type[Method]:
+    """The :class:`Method` subclass that the registered builder ``name`` returns (from its annotation).
+
+    Raises:
+        KeyError: An unknown method name (with close matches).
+        TypeError: A builder without a ``Method`` return annotation.
+    """
+    builder = METHODS.get(name)
+    cls = get_type_hints(builder).get("return")
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(f"method builder {name!r} must be annotated to return its Method subclass")
+    return cls
 
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
 """Optimizers a recipe's ``train.optimizer`` may name."""
 
 
+ADAM_KERNELS: dict[str, dict[str, bool]] = {
+    "fused": {"fused": True, "foreach": False},
+    "foreach": {"fused": False, "foreach": True},
+    "for_loop": {"fused": False, "foreach": False},
+}
+"""Adam implementations (``train.adam``): one fused kernel, per-list kernels, or a Python loop."""
+
+
 def create_optimizer(
-    name: str, params: Iterable[nn.Parameter], *, lr: float, betas: tuple[float, float] = (0.5, 0.999)
+    name: str,
+    params: Iterable[nn.Parameter],
+    *,
+    lr: float,
+    betas: tuple[float, float] = (0.5, 0.999),
+    kernel: str = "for_loop",
 ) -> torch.optim.Optimizer:
-    """``"adam"`` (with ``betas``) or ``"rmsprop"`` (WGAN's choice: momentum-free, ``betas`` unused).
+    """``"adam"`` (with ``betas`` and an Adam ``kernel`` of :data:`ADAM_KERNELS`) or ``"rmsprop"``
+    (WGAN's choice: momentum-free, ``betas`` and ``kernel`` unused).
 
     Example:
         >>> opt = create_optimizer("rmsprop", nn.Linear(2, 1).parameters(), lr=5e-5)
         >>> type(opt).__name__, opt.param_groups[0]["lr"]
         ('RMSprop', 5e-05)
     """
+    if kernel not in ADAM_KERNELS:
+        raise ValueError(f"unknown Adam kernel {kernel!r} (known: {', '.join(ADAM_KERNELS)})")
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas)
+        return torch.optim.Adam(params, lr=lr, betas=betas, **ADAM_KERNELS[kernel])
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     raise ValueError(f"unknown optimizer {name!r} (known: {', '.join(OPTIMIZERS)})")
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """The optimizer of every network group of a method: its name, learning rate and Adam betas."""
+
+    name: str = "adam"
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+
+    def build(self, params: Iterable[nn.Parameter], kernel: str = "for_loop") -> torch.optim.Optimizer:
+        return create_optimizer(self.name, params, lr=self.lr, betas=self.betas, kernel=kernel)
 
 
 METHODS: Registry[Method] = Registry("method")

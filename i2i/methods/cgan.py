@@ -18,34 +18,43 @@ batch's labels, and, on one step in ``n_critic``, one generator step on the same
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from pydantic import Field
+from torch import Tensor, nn
 
-from i2i.data.digits import DIGIT_CLASSES
-from i2i.data.labelled import layout_classes
+from i2i.card import ModelCard, describe_generator
 from i2i.losses import generator_loss
 from i2i.methods.base import (
     METHODS,
     Batch,
     Method,
+    MethodSection,
+    OptimizerSettings,
     StepOutput,
-    create_optimizer,
+    check_labelled_recipe,
     frozen,
     network_kwargs,
     recipe_kwargs,
 )
 from i2i.nn import DISCRIMINATORS, GENERATORS
 from i2i.nn.generators.dcgan import upsampling_steps
-from i2i.weights import GeneratorSpec
 
 __all__ = ["CGAN", "CONDITIONINGS", "cgan"]
 
 CONDITIONINGS: tuple[str, ...] = ("projection", "acgan")
+
+
+class CGANSection(MethodSection):
+    """cgan's ``model:`` keys: class-conditional DCGAN, the label into D by projection or an auxiliary classifier."""
+
+    conditioning: Literal["projection", "acgan"] = "projection"  # Miyato & Koyama 2018 / Odena et al. 2017
+    latent_dim: int = Field(default=100, ge=1)  # noise size (DCGAN: 100)
+    embedding_dim: int | None = Field(default=None, ge=1)  # G's label embedding; None: the number of classes
+    lambda_cls: float = Field(default=1.0, ge=0.0)  # acgan: weight of the classification losses
 
 
 class CGAN(Method):
@@ -75,6 +84,40 @@ class CGAN(Method):
     """
 
     method_name = "cgan"
+    recipe_section = CGANSection
+    recipe_defaults: ClassVar[dict[str, Any]] = {
+        "data": {
+            "layout": "digits",
+            "in_channels": 1,
+            "out_channels": 1,
+            "load_size": 32,
+            "crop_size": 32,
+            "preprocess": "none",
+            "flip": False,
+        },
+        "model": {
+            "generator": {"name": "dcgan", "norm": "batch", "dropout": 0.0},
+            "discriminator": {"name": "dcgan", "norm": "batch"},
+            "gan_mode": "vanilla",
+        },
+        "train": {
+            "batch_size": 64,
+            "schedule": "constant",
+            "epochs": 25,
+            "epochs_decay": 0,
+            "num_samples": 8,
+        },
+    }
+    recipe_layouts = ("digits", "mnist", "fashion_mnist", "domains")
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        check_labelled_recipe(recipe, generators=("dcgan",), discriminators=("dcgan",))
+        size = recipe.data.crop_size
+        if size < 8 or size & (size - 1) or size % 8:  # 4 * 2**k with k >= 1
+            raise ValueError(
+                f"data.crop_size: the dcgan networks need 4 * 2**k pixels (8, 16, 32, 64 ...), got {size}"
+            )
 
     def __init__(
         self,
@@ -85,7 +128,7 @@ class CGAN(Method):
         discriminator_kwargs: Mapping[str, Any] | None = None,
         channels: int = 1,
         image_size: int = 32,
-        classes: Sequence[str] = DIGIT_CLASSES,
+        classes: Sequence[str] = tuple("0123456789"),
         latent_dim: int = 100,
         embedding_dim: int | None = None,
         conditioning: str = "projection",
@@ -132,10 +175,7 @@ class CGAN(Method):
         )
         self.generator = GENERATORS.build(generator, **self.generator_kwargs)
         self.discriminator = DISCRIMINATORS.build(discriminator, **d_kwargs)
-        self.optimizers = {
-            "g": create_optimizer(optimizer, self.generator.parameters(), lr=lr, betas=betas),
-            "d": create_optimizer(optimizer, self.discriminator.parameters(), lr=lr, betas=betas),
-        }
+        self.build_optimizers(OptimizerSettings(optimizer, lr, betas))
 
     def batch_from_items(self, items: Mapping[str, Any], device: torch.device | str = "cpu") -> Batch:
         return Batch.from_labelled_items(items, device)
@@ -144,6 +184,9 @@ class CGAN(Method):
         """D's logits and (acgan) class logits in one call of the network."""
         logits, classes = self.discriminator(images, labels, with_classes=True)
         return logits, classes
+
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"g": list(self.generator.parameters()), "d": list(self.discriminator.parameters())}
 
     def training_step(self, batch: Batch) -> StepOutput:
         real, labels = batch.b, batch.labels  # (B, C, S, S) in [-1, 1], (B,) int64
@@ -178,16 +221,17 @@ class CGAN(Method):
         self.steps_done += 1
         return StepOutput(losses=losses, images={"real": real, "fake": fake}).detached()
 
-    def generator_specs(self, *, recipe: str = "", crop_size: int | None = None) -> list[GeneratorSpec]:
+    def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            GeneratorSpec(
+            describe_generator(
+                self.generator,
                 arch=self.generator_arch,
-                kwargs=dict(self.generator_kwargs),
+                kwargs=self.generator_kwargs,
                 method=self.method_name,
                 crop_size=crop_size,
                 recipe=recipe,
                 key_prefix="generator.",
-                extra={"classes": json.dumps(self.classes)},
+                classes=tuple(self.classes),
             )
         ]
 
@@ -211,7 +255,7 @@ def cgan(*, recipe: Any) -> CGAN:
         **recipe_kwargs(recipe),
         channels=data.out_channels,
         image_size=data.crop_size,
-        classes=layout_classes(data.layout, data.domains),
+        classes=data.classes,  # resolved from the layout by the recipe
         latent_dim=model.latent_dim,
         embedding_dim=model.embedding_dim,
         conditioning=model.conditioning,

@@ -15,29 +15,39 @@ painting). The discriminators see fakes through a history of 50 images (section 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from pydantic import Field
+from torch import Tensor, nn
 
+from i2i.card import ModelCard, describe_generator
 from i2i.losses import cycle_loss, generator_loss, identity_loss
 from i2i.methods.base import (
     METHODS,
     Batch,
     Method,
+    MethodSection,
+    OptimizerSettings,
     StepOutput,
-    create_optimizer,
     frozen,
     network_kwargs,
     recipe_kwargs,
 )
 from i2i.methods.image_pool import ImagePool
 from i2i.nn import DISCRIMINATORS, GENERATORS
-from i2i.weights import GeneratorSpec
 
 __all__ = ["CycleGAN", "cyclegan"]
 
 _OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
+
+
+class CycleGANSection(MethodSection):
+    """CycleGAN's ``model:`` keys: cycle consistency and identity weights, the fake history (Zhu et al. 2017)."""
+
+    lambda_cycle: float = Field(default=10.0, ge=0.0)  # lambda_A = lambda_B in the reference
+    lambda_identity: float = Field(default=0.5, ge=0.0)  # identity weight, relative to lambda_cycle
+    pool_size: int = Field(default=50, ge=0)  # history of generated images shown to D; 0 disables
 
 
 class CycleGAN(Method):
@@ -65,6 +75,24 @@ class CycleGAN(Method):
     """
 
     method_name = "cyclegan"
+    generator_names = ("g_ab", "g_ba")
+    recipe_section = CycleGANSection
+    recipe_defaults: ClassVar[dict[str, Any]] = {
+        "data": {"layout": "unaligned"},
+        "model": {
+            "generator": {"name": "resnet_9blocks", "norm": "instance", "dropout": 0.0},
+            "discriminator": {"norm": "instance"},
+            "gan_mode": "lsgan",
+        },
+    }
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        if recipe.model.lambda_identity > 0 and recipe.data.in_channels != recipe.data.out_channels:
+            raise ValueError(
+                f"model.lambda_identity: the identity loss needs data.in_channels == data.out_channels "
+                f"(got {recipe.data.in_channels} and {recipe.data.out_channels}); set it to 0"
+            )
 
     def __init__(
         self,
@@ -114,13 +142,12 @@ class CycleGAN(Method):
         self.fake_a_pool = ImagePool(pool_size, seed=seed)  # history of F(y) for D_X
         self.fake_b_pool = ImagePool(pool_size, seed=seed + 1)  # history of G(x) for D_Y
         # One optimizer over both generators and one over both discriminators, as the reference.
-        self.optimizers = {
-            "g": create_optimizer(
-                optimizer, [*self.g_ab.parameters(), *self.g_ba.parameters()], lr=lr, betas=betas
-            ),
-            "d": create_optimizer(
-                optimizer, [*self.d_a.parameters(), *self.d_b.parameters()], lr=lr, betas=betas
-            ),
+        self.build_optimizers(OptimizerSettings(optimizer, lr, betas))
+
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {
+            "g": [*self.g_ab.parameters(), *self.g_ba.parameters()],
+            "d": [*self.d_a.parameters(), *self.d_b.parameters()],
         }
 
     def training_step(self, batch: Batch) -> StepOutput:
@@ -173,20 +200,21 @@ class CycleGAN(Method):
             },
         ).detached()
 
-    def generator_specs(self, *, recipe: str = "", crop_size: int | None = None) -> list[GeneratorSpec]:
+    def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            GeneratorSpec(
+            describe_generator(
+                network,
                 arch=self.generator_arch,
-                kwargs=dict(kwargs),
+                kwargs=kwargs,
                 direction=direction,
                 method=self.method_name,
                 crop_size=crop_size,
                 recipe=recipe,
                 key_prefix=prefix,
             )
-            for prefix, kwargs, direction in (
-                ("g_ab.", self.g_ab_kwargs, self.direction),
-                ("g_ba.", self.g_ba_kwargs, _OPPOSITE[self.direction]),
+            for prefix, network, kwargs, direction in (
+                ("g_ab.", self.g_ab, self.g_ab_kwargs, self.direction),
+                ("g_ba.", self.g_ba, self.g_ba_kwargs, _OPPOSITE[self.direction]),
             )
         ]
 

@@ -10,26 +10,34 @@ PatchGAN D the high ones.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from pydantic import Field
+from torch import Tensor, nn
 
+from i2i.card import ModelCard, describe_generator
 from i2i.losses import generator_loss, l1_loss
 from i2i.methods.base import (
     METHODS,
     Batch,
     Method,
+    MethodSection,
+    OptimizerSettings,
     StepOutput,
-    create_optimizer,
     frozen,
     network_kwargs,
     recipe_kwargs,
 )
 from i2i.nn import DISCRIMINATORS, GENERATORS
-from i2i.weights import GeneratorSpec
 
 __all__ = ["Pix2Pix", "pix2pix"]
+
+
+class Pix2PixSection(MethodSection):
+    """pix2pix's ``model:`` keys: conditional GAN + L1 to the target (Isola et al. 2017)."""
+
+    lambda_l1: float = Field(default=100.0, ge=0.0)
 
 
 class Pix2Pix(Method):
@@ -54,6 +62,16 @@ class Pix2Pix(Method):
     """
 
     method_name = "pix2pix"
+    recipe_section = Pix2PixSection
+    recipe_defaults: ClassVar[dict[str, Any]] = {
+        "data": {"layout": "aligned"},
+        "model": {
+            "generator": {"name": "unet_256", "norm": "batch", "dropout": 0.5},
+            "discriminator": {"norm": "batch"},
+            "gan_mode": "vanilla",
+        },
+    }
+    recipe_layouts = "paired"
 
     def __init__(
         self,
@@ -88,10 +106,10 @@ class Pix2Pix(Method):
         )
         self.generator = GENERATORS.build(generator, **self.generator_kwargs)
         self.discriminator = DISCRIMINATORS.build(discriminator, **d_kwargs)  # judges cat(a, b)
-        self.optimizers = {
-            "g": create_optimizer(optimizer, self.generator.parameters(), lr=lr, betas=betas),
-            "d": create_optimizer(optimizer, self.discriminator.parameters(), lr=lr, betas=betas),
-        }
+        self.build_optimizers(OptimizerSettings(optimizer, lr, betas))
+
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"g": list(self.generator.parameters()), "d": list(self.discriminator.parameters())}
 
     def training_step(self, batch: Batch) -> StepOutput:
         real_a, real_b = batch.a, batch.b  # (B, C_in, H, W), (B, C_out, H, W) in [-1, 1]
@@ -118,11 +136,12 @@ class Pix2Pix(Method):
             losses=losses, images={"real_a": real_a, "fake_b": fake_b, "real_b": real_b}
         ).detached()
 
-    def generator_specs(self, *, recipe: str = "", crop_size: int | None = None) -> list[GeneratorSpec]:
+    def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            GeneratorSpec(
+            describe_generator(
+                self.generator,
                 arch=self.generator_arch,
-                kwargs=dict(self.generator_kwargs),
+                kwargs=self.generator_kwargs,
                 direction=self.direction,
                 method=self.method_name,
                 crop_size=crop_size,

@@ -17,30 +17,38 @@ a real translation (with two domains, StarGAN's shuffled labels would often ask 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from pydantic import Field
+from torch import Tensor, nn
 
-from i2i.data.labelled import layout_classes
+from i2i.card import ModelCard, describe_generator
 from i2i.losses import generator_loss, l1_loss
 from i2i.methods.base import (
     METHODS,
     Batch,
     Method,
+    MethodSection,
+    OptimizerSettings,
     StepOutput,
-    create_optimizer,
+    check_labelled_recipe,
     frozen,
     network_kwargs,
     recipe_kwargs,
 )
 from i2i.nn import DISCRIMINATORS, GENERATORS
-from i2i.weights import GeneratorSpec
 
 __all__ = ["StarGAN", "stargan"]
+
+
+class StarGANSection(MethodSection):
+    """stargan's ``model:`` keys: one domain-conditioned generator, D with a domain classifier (Choi et al. 2018)."""
+
+    lambda_rec: float = Field(default=10.0, ge=0.0)  # reconstruction (cycle) loss weight
+    lambda_cls: float = Field(default=1.0, ge=0.0)  # domain classification loss weight
 
 
 class StarGAN(Method):
@@ -66,6 +74,27 @@ class StarGAN(Method):
     """
 
     method_name = "stargan"
+    recipe_section = StarGANSection
+    recipe_defaults: ClassVar[dict[str, Any]] = {
+        "data": {"layout": "domains", "load_size": 143, "crop_size": 128},
+        "model": {
+            "generator": {"name": "stargan", "norm": "instance", "dropout": 0.0},
+            "discriminator": {"name": "stargan", "norm": "none"},
+            "gan_mode": "wgangp",
+        },
+        "train": {"batch_size": 16, "lr": 1e-4, "n_critic": 5},
+    }
+    recipe_layouts = ("domains", "synthetic_domains")
+
+    @classmethod
+    def check_recipe(cls, recipe: Any) -> None:
+        check_labelled_recipe(recipe, generators=("stargan",), discriminators=("stargan",))
+        layers = recipe.model.discriminator.num_layers or 6
+        if recipe.data.crop_size % 2**layers:
+            raise ValueError(
+                f"data.crop_size: {recipe.data.crop_size} is not a multiple of 2**{layers}, which the stargan "
+                "discriminator's domain classifier needs (set model.discriminator.num_layers lower)"
+            )
 
     def __init__(
         self,
@@ -115,13 +144,13 @@ class StarGAN(Method):
         )
         self.generator = GENERATORS.build(generator, **self.generator_kwargs)
         self.discriminator = DISCRIMINATORS.build(discriminator, **d_kwargs)
-        self.optimizers = {
-            "g": create_optimizer(optimizer, self.generator.parameters(), lr=lr, betas=betas),
-            "d": create_optimizer(optimizer, self.discriminator.parameters(), lr=lr, betas=betas),
-        }
+        self.build_optimizers(OptimizerSettings(optimizer, lr, betas))
 
     def batch_from_items(self, items: Mapping[str, Any], device: torch.device | str = "cpu") -> Batch:
         return Batch.from_labelled_items(items, device)
+
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"g": list(self.generator.parameters()), "d": list(self.discriminator.parameters())}
 
     def training_step(self, batch: Batch) -> StepOutput:
         real, source = batch.a, batch.labels  # x: (B, C, H, W) in [-1, 1]; c': (B,) its domains
@@ -160,16 +189,17 @@ class StarGAN(Method):
         images = {"real": real, "fake": fake} | ({"rec": rec} if rec is not None else {})
         return StepOutput(losses=losses, images=images).detached()
 
-    def generator_specs(self, *, recipe: str = "", crop_size: int | None = None) -> list[GeneratorSpec]:
+    def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            GeneratorSpec(
+            describe_generator(
+                self.generator,
                 arch=self.generator_arch,
-                kwargs=dict(self.generator_kwargs),
+                kwargs=self.generator_kwargs,
                 method=self.method_name,
                 crop_size=crop_size,
                 recipe=recipe,
                 key_prefix="generator.",
-                extra={"domains": json.dumps(self.domains)},
+                domains=tuple(self.domains),
             )
         ]
 
@@ -193,7 +223,7 @@ def stargan(*, recipe: Any) -> StarGAN:
         **recipe_kwargs(recipe),
         channels=data.in_channels,
         image_size=data.crop_size,
-        domains=layout_classes(data.layout, data.domains),
+        domains=data.classes,  # resolved from the layout by the recipe
         lambda_rec=model.lambda_rec,
         lambda_cls=model.lambda_cls,
     )

@@ -6,15 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+from torch import nn
 
 from i2i.config import (
-    CycleGANRecipe,
-    Pix2PixRecipe,
     RecipeError,
     load_recipe,
     recipe_to_yaml,
+    recipe_type,
     validate_recipe,
 )
+from i2i.methods import create_method
+from i2i.nn import GENERATORS
 
 
 def _write(tmp_path: Path, text: str, name: str = "exp.yaml") -> Path:
@@ -33,7 +36,7 @@ def _error(raw: dict[str, Any]) -> str:
 
 def test_pix2pix_defaults_are_the_reference_defaults() -> None:
     recipe = validate_recipe({"method": "pix2pix", "name": "facades"})
-    assert isinstance(recipe, Pix2PixRecipe)
+    assert isinstance(recipe, recipe_type("pix2pix")) and type(recipe).__name__ == "Pix2PixRecipe"
     assert recipe.data.root == "datasets/facades"
     assert (recipe.data.layout, recipe.data.load_size, recipe.data.crop_size) == ("aligned", 286, 256)
     assert (recipe.data.preprocess, recipe.data.flip, recipe.data.direction) == (
@@ -57,7 +60,7 @@ def test_pix2pix_defaults_are_the_reference_defaults() -> None:
 
 def test_cyclegan_defaults_are_the_reference_defaults() -> None:
     recipe = validate_recipe({"method": "cyclegan", "name": "horse2zebra"})
-    assert isinstance(recipe, CycleGANRecipe)
+    assert isinstance(recipe, recipe_type("cyclegan"))
     assert recipe.data.layout == "unaligned"
     assert (recipe.model.generator.name, recipe.model.generator.norm, recipe.model.generator.dropout) == (
         "resnet_9blocks",
@@ -196,3 +199,53 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
     )
     path = _write(tmp_path, recipe_to_yaml(recipe), "resolved.yaml")
     assert load_recipe(path) == recipe
+
+
+class _PlainGenerator(nn.Module):
+    """A generator without a ``dropout`` parameter (as a user's registered network may be)."""
+
+    size_multiple = 4
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        base_channels: int = 64,
+        norm: str = "batch",
+        init: str = "normal",
+        init_gain: float = 0.02,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.options = (base_channels, norm, init, init_gain)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(x))
+
+
+def plain_generator(**kwargs: Any) -> _PlainGenerator:
+    return _PlainGenerator(**kwargs)
+
+
+def test_options_a_network_lacks_are_dropped_at_their_default_and_refused_when_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A registered generator without `dropout` used to fail every recipe naming it ("dropout: not a
+    parameter") although the user never wrote dropout; now the schema and the method follow one rule."""
+    monkeypatch.setitem(GENERATORS._builders, "plain_generator", plain_generator)
+    recipe = validate_recipe(
+        {"method": "pix2pix", "name": "x", "model": {"generator": {"name": "plain_generator"}}}
+    )
+    method = create_method(recipe)
+    assert isinstance(method.generator, _PlainGenerator) and "dropout" not in method.generator_kwargs
+    message = _error(
+        {
+            "method": "pix2pix",
+            "name": "x",
+            "model": {"generator": {"name": "plain_generator", "dropout": 0.3}},
+        }
+    )
+    assert message.startswith(
+        "r.yaml: model.generator.dropout: not a parameter of generator 'plain_generator'"
+    )

@@ -16,7 +16,7 @@ def test_every_recipe_builds_its_method(name: str) -> None:
     recipe = load_recipe(name, TINY)
     method = create_method(recipe)
     assert isinstance(method, Method) and method.method_name == recipe.method
-    specs = method.generator_specs(recipe="r", crop_size=recipe.data.crop_size)
+    specs = method.model_cards(recipe="r", crop_size=recipe.data.crop_size)
     assert len(specs) == (2 if recipe.method == "cyclegan" else 1)
     networks = method.networks()
     for spec in specs:  # each spec rebuilds its generator exactly: same tensors, same shapes
