@@ -81,9 +81,9 @@ class DataConfig(_Strict):
     def classes(self) -> list[str]:
         """The class (cgan) or domain (stargan) names of a labelled layout, in label order: fixed by the
         layout (digits, mnist ...) or named by :attr:`domains`. Raises ``ValueError`` for others."""
-        from i2i.data.labelled import layout_classes  # imported here: the schema imports without torch
+        from i2i.data.layouts import data_layout  # imported here: the schema imports without torch
 
-        return layout_classes(self.layout, self.domains)
+        return data_layout(self.layout).classes(self.domains)
 
     @model_validator(mode="after")
     def _device_augmentation(self) -> DataConfig:

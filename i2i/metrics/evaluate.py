@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from i2i.card import ModelCard
-from i2i.data import build_dataset, to_uint8
+from i2i.data import Geometry, build_dataset, to_uint8
 from i2i.data.io import IMAGE_EXTENSIONS
 from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
@@ -103,10 +103,7 @@ class TestData:
 
     def dataset(self) -> Dataset[dict[str, object]]:
         """The eval-mode dataset (deterministic resize / centre crop, never flipped)."""
-        return build_dataset(
-            self.layout,  # type: ignore[arg-type]
-            self.root,
-            self.split,
+        geometry = Geometry(
             train=False,
             direction=self.direction,  # type: ignore[arg-type]
             load_size=self.load_size,
@@ -115,6 +112,12 @@ class TestData:
             flip=False,
             in_channels=self.in_channels,
             out_channels=self.out_channels,
+        )
+        return build_dataset(
+            self.layout,
+            self.root,
+            self.split,
+            geometry,
             max_images=self.max_images,
             synthetic_size=self.synthetic_size,
             synthetic_count=self.synthetic_count,
