@@ -11,25 +11,13 @@ differs. Adding a method touches no file here.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Layout = Literal[
-    "aligned",
-    "paired",
-    "unaligned",
-    "synthetic_paired",
-    "synthetic_unpaired",
-    # labelled (i2i.data.labelled): cgan and stargan
-    "digits",
-    "mnist",
-    "fashion_mnist",
-    "domains",
-    "synthetic_domains",
-]
 Direction = Literal["a2b", "b2a"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 Norm = Literal["batch", "instance", "none"]
@@ -45,7 +33,6 @@ AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 AugmentOn = Literal["cpu", "device"]
 
-PAIRED_LAYOUTS: tuple[str, ...] = ("aligned", "paired", "synthetic_paired")
 _CROPPING: tuple[str, ...] = ("resize_and_crop", "scale_width_and_crop")  # random crop after a resize
 _FREE_SIZE: tuple[str, ...] = ("none", "scale_width")  # image size not set by crop_size
 
@@ -58,7 +45,7 @@ class DataConfig(_Strict):
     """Where the images are and how they are prepared (see ``i2i.data.build_dataset``)."""
 
     root: str  # default "datasets/<name>", filled in by the recipe
-    layout: Layout  # default per method: aligned (pix2pix), unaligned (cyclegan)
+    layout: str  # a name in i2i.data.LAYOUTS; default per method: aligned (pix2pix), unaligned (cyclegan)
     direction: Direction = "a2b"
     load_size: int = Field(default=286, ge=1)
     crop_size: int = Field(default=256, ge=1)
@@ -77,13 +64,25 @@ class DataConfig(_Strict):
     augment_on: AugmentOn = "cpu"
     color_jitter: float = Field(default=0.0, ge=0.0, le=1.0)  # brightness/contrast/saturation +-x, hue +-x/2
 
+    @field_validator("layout")
+    @classmethod
+    def _registered_layout(cls, layout: str) -> str:
+        known = [name for name, entry in _data_layouts().items() if entry.trainable]  # not "single"
+        if layout not in known:
+            close = difflib.get_close_matches(layout, known, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"unknown layout {layout!r}{hint} (known: {', '.join(known)})")
+        return layout
+
     @property
     def classes(self) -> list[str]:
         """The class (cgan) or domain (stargan) names of a labelled layout, in label order: fixed by the
         layout (digits, mnist ...) or named by :attr:`domains`. Raises ``ValueError`` for others."""
-        from i2i.data.labelled import layout_classes  # imported here: the schema imports without torch
-
-        return layout_classes(self.layout, self.domains)
+        entry = _data_layouts()[self.layout]
+        if not entry.labelled:
+            labelled = ", ".join(n for n, e in _data_layouts().items() if e.labelled)
+            raise ValueError(f"data.layout: {self.layout!r} has no classes (labelled layouts: {labelled})")
+        return entry.classes(self.domains)
 
     @model_validator(mode="after")
     def _device_augmentation(self) -> DataConfig:
@@ -240,7 +239,7 @@ class RecipeBase(_Strict):
     """Fields and checks shared by every method's recipe."""
 
     METHOD_DEFAULTS: ClassVar[dict[str, Any]] = {}
-    LAYOUTS: ClassVar[tuple[str, ...]] = (*PAIRED_LAYOUTS, "unaligned", "synthetic_unpaired")
+    LAYOUTS: ClassVar[tuple[str, ...]] = ()  # the layouts the method trains on (set by recipe_type; () any)
     METHOD: ClassVar[Any] = None  # the Method subclass: its check_recipe runs after the shared checks
 
     method: str
@@ -279,7 +278,7 @@ class RecipeBase(_Strict):
             )
         if self.train.epochs + self.train.epochs_decay == 0:
             raise ValueError("train.epochs: epochs + epochs_decay must be at least 1")
-        if self.data.layout not in self.LAYOUTS:
+        if self.LAYOUTS and self.data.layout not in self.LAYOUTS:
             raise ValueError(
                 f"data.layout: {self.method} needs one of {', '.join(self.LAYOUTS)}, got {self.data.layout!r}"
             )
@@ -340,12 +339,20 @@ def _check_network(
         raise ValueError(f"model.{role}.{key}: not a parameter of {role} {config.name!r}") from None
 
 
+def _data_layouts() -> dict[str, Any]:
+    """Every registered data layout: name -> :class:`i2i.data.layouts.DataLayout`."""
+    from i2i.data.layouts import LAYOUTS  # imported here: the schema imports without torch
+
+    return {name: LAYOUTS.build(name) for name in LAYOUTS.names()}
+
+
 def _layouts(wanted: str | tuple[str, ...]) -> tuple[str, ...]:
-    """The layout names a method's ``recipe_layouts`` stands for."""
+    """The layout names a method's ``recipe_layouts`` stands for, read from the layouts' flags:
+    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image)."""
     if wanted == "paired":
-        return PAIRED_LAYOUTS
+        return tuple(name for name, entry in _data_layouts().items() if entry.paired)
     if wanted == "image":
-        return (*PAIRED_LAYOUTS, "unaligned", "synthetic_unpaired")
+        return tuple(name for name, entry in _data_layouts().items() if entry.targets)
     return tuple(wanted)
 
 

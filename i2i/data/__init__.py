@@ -1,18 +1,12 @@
-"""Data: image I/O, datasets in the pix2pix / CycleGAN layouts, preprocessing, built-in synthetic data and
-downloads of the published datasets."""
+"""Data: image I/O, the registered data layouts and :func:`build_dataset` (their one front door), the
+:class:`Geometry` every dataset takes, preprocessing, built-in synthetic data and downloads of the
+published datasets."""
 
 from __future__ import annotations
 
-from i2i.data.datasets import (
-    LAYOUTS,
-    AlignedDataset,
-    Layout,
-    PairedFolderDataset,
-    SingleFolderDataset,
-    UnalignedDataset,
-    build_dataset,
-)
+from i2i.data.datasets import AlignedDataset, PairedFolderDataset, SingleFolderDataset, UnalignedDataset
 from i2i.data.download import DATASETS, DownloadResult, download_dataset, find_dataset
+from i2i.data.geometry import Geometry
 from i2i.data.io import (
     IMAGE_EXTENSIONS,
     ImageReadError,
@@ -23,10 +17,12 @@ from i2i.data.io import (
     to_uint8,
     write_image,
 )
+from i2i.data.layouts import LAYOUTS, DataLayout, build_dataset, data_layout
 from i2i.data.synthetic import (
     SyntheticPairedDataset,
     SyntheticUnpairedDataset,
     synthetic_domain_image,
+    synthetic_geometry,
     synthetic_pair,
     write_synthetic_folder,
 )
@@ -38,9 +34,10 @@ __all__ = [
     "LAYOUTS",
     "PREPROCESS_MODES",
     "AlignedDataset",
+    "DataLayout",
     "DownloadResult",
+    "Geometry",
     "ImageReadError",
-    "Layout",
     "PairedFolderDataset",
     "PairedTransform",
     "Preprocess",
@@ -50,11 +47,13 @@ __all__ = [
     "UnalignedDataset",
     "build_dataset",
     "convert_channels",
+    "data_layout",
     "download_dataset",
     "find_dataset",
     "list_images",
     "read_image",
     "synthetic_domain_image",
+    "synthetic_geometry",
     "synthetic_pair",
     "to_tensor",
     "to_uint8",

@@ -1,18 +1,16 @@
-"""Shared pieces of the datasets: per-item seeds, the epoch, the transform arguments."""
+"""Shared pieces of the datasets: per-item seeds, the epoch, the transform built from a :class:`Geometry`."""
 
 from __future__ import annotations
 
 import zlib
-from typing import Literal
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from i2i.data.transforms import PairedTransform, Preprocess
+from i2i.data.geometry import Direction, Geometry
+from i2i.data.transforms import PairedTransform
 
 __all__ = ["Direction", "I2IDataset", "item_seed"]
-
-Direction = Literal["a2b", "b2a"]
 
 _STREAM_AUGMENT = 0
 _STREAM_PARTNER = 1
@@ -25,7 +23,7 @@ def item_seed(*keys: int | str) -> int:
 
 
 class I2IDataset(Dataset[dict[str, object]]):
-    """Base of every i2i dataset: holds the transform, the seed and the epoch.
+    """Base of every i2i dataset: holds the :class:`Geometry`, its transform and the epoch.
 
     Randomness (crop, flip, the unaligned partner image) is a pure function of ``(seed, epoch, index)``,
     so results do not depend on worker count or order. Call :meth:`set_epoch` at the start of every
@@ -34,38 +32,21 @@ class I2IDataset(Dataset[dict[str, object]]):
     when they started and never see a later ``set_epoch``; use non-persistent workers (the default).
     """
 
-    def __init__(
-        self,
-        *,
-        train: bool,
-        direction: Direction,
-        load_size: int,
-        crop_size: int,
-        preprocess: Preprocess,
-        flip: bool,
-        in_channels: int,
-        out_channels: int,
-        seed: int,
-        size_multiple: int = 4,
-    ) -> None:
-        if direction not in ("a2b", "b2a"):
-            raise ValueError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if value not in (1, 3, 4):
-                raise ValueError(f"{name} must be 1, 3 or 4, got {value!r}")
-        self.train = train
-        self.direction: Direction = direction
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.seed = seed
+    def __init__(self, geometry: Geometry) -> None:
+        self.geometry = geometry
+        self.train = geometry.train
+        self.direction: Direction = geometry.direction
+        self.in_channels = geometry.in_channels
+        self.out_channels = geometry.out_channels
+        self.seed = geometry.seed
         self.epoch = 0
         self.transform = PairedTransform(
-            preprocess=preprocess,
-            load_size=load_size,
-            crop_size=crop_size,
-            flip=flip,
-            train=train,
-            size_multiple=size_multiple,
+            preprocess=geometry.preprocess,
+            load_size=geometry.load_size,
+            crop_size=geometry.crop_size,
+            flip=geometry.flip,
+            train=geometry.train,
+            size_multiple=geometry.size_multiple,
         )
 
     def set_epoch(self, epoch: int) -> None:

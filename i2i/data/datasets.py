@@ -1,10 +1,13 @@
-"""Datasets on disk, in the layouts of the published pix2pix / CycleGAN data, and :func:`build_dataset`.
+"""Datasets on disk, in the layouts of the published pix2pix / CycleGAN data.
+
+Each takes its image preparation as one :class:`i2i.data.geometry.Geometry`. The layout names a recipe
+uses, and :func:`i2i.data.layouts.build_dataset`, their one front door, live in :mod:`i2i.data.layouts`.
 
 Every item is a dict ``{"a": (C_a, H, W), "b": (C_b, H, W), "a_path": str, "b_path": str}`` with float
 tensors in [-1, 1]; ``"a"`` is the generator's input (``in_channels``), ``"b"`` its target
-(``out_channels``). ``direction="b2a"`` swaps the roles of the two sides before anything else.
+(``out_channels``). The geometry's ``direction="b2a"`` swaps the roles of the sides before anything else.
 
-Layouts (``ROOT`` is the dataset folder, ``SPLIT`` e.g. ``train`` / ``test``):
+Folders (``ROOT`` is the dataset folder, ``SPLIT`` e.g. ``train`` / ``test``), by layout name:
 
 * aligned: ``ROOT/SPLIT/*.jpg``, each file A | B side by side (pix2pix's facades, maps, edges2shoes...).
 * paired: ``ROOT/SPLIT/A`` and ``ROOT/SPLIT/B`` (or ``ROOT/A`` and ``ROOT/B``), files matched by their
@@ -22,30 +25,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import TypeVar
 
 import numpy as np
-from torch.utils.data import Dataset
 
-from i2i.data._base import Direction, I2IDataset
+from i2i.data._base import I2IDataset
+from i2i.data.geometry import Geometry
 from i2i.data.io import ImageReadError, convert_channels, list_images, read_image
-from i2i.data.synthetic import SyntheticPairedDataset, SyntheticUnpairedDataset
-from i2i.data.transforms import Preprocess
 
-__all__ = [
-    "LAYOUTS",
-    "AlignedDataset",
-    "Layout",
-    "PairedFolderDataset",
-    "SingleFolderDataset",
-    "UnalignedDataset",
-    "build_dataset",
-]
+__all__ = ["AlignedDataset", "PairedFolderDataset", "SingleFolderDataset", "UnalignedDataset"]
 
 logger = logging.getLogger("i2i.data")
-
-Layout = Literal["aligned", "paired", "unaligned", "synthetic_paired", "synthetic_unpaired", "single"]
-LAYOUTS: tuple[str, ...] = get_args(Layout)
 
 T = TypeVar("T")
 
@@ -53,8 +43,8 @@ T = TypeVar("T")
 class _FileDataset(I2IDataset):
     """Adds reading with skip-and-warn of unreadable files to :class:`I2IDataset`."""
 
-    def __init__(self, *, max_images: int | None, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, geometry: Geometry, *, max_images: int | None) -> None:
+        super().__init__(geometry)
         if max_images is not None and max_images < 1:
             raise ValueError(f"max_images must be positive or None, got {max_images}")
         self.max_images = max_images
@@ -97,22 +87,11 @@ class AlignedDataset(_FileDataset):
         self,
         root: str | Path,
         split: str = "train",
+        geometry: Geometry = Geometry(),
         *,
-        train: bool = True,
-        direction: Direction = "a2b",
-        load_size: int = 286,
-        crop_size: int = 256,
-        preprocess: Preprocess = "resize_and_crop",
-        flip: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
         max_images: int | None = None,
-        seed: int = 0,
     ) -> None:
-        super().__init__(
-            train=train, direction=direction, load_size=load_size, crop_size=crop_size, preprocess=preprocess,
-            flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed, max_images=max_images,
-        )  # fmt: skip
+        super().__init__(geometry, max_images=max_images)
         self.folder = Path(root) / split
         self.paths = self._limit(_require_images(self.folder, "aligned dataset"))
 
@@ -147,22 +126,11 @@ class PairedFolderDataset(_FileDataset):
         self,
         root: str | Path,
         split: str = "train",
+        geometry: Geometry = Geometry(),
         *,
-        train: bool = True,
-        direction: Direction = "a2b",
-        load_size: int = 286,
-        crop_size: int = 256,
-        preprocess: Preprocess = "resize_and_crop",
-        flip: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
         max_images: int | None = None,
-        seed: int = 0,
     ) -> None:
-        super().__init__(
-            train=train, direction=direction, load_size=load_size, crop_size=crop_size, preprocess=preprocess,
-            flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed, max_images=max_images,
-        )  # fmt: skip
+        super().__init__(geometry, max_images=max_images)
         root = Path(root)
         base = root / split if (root / split / "A").is_dir() or (root / split / "B").is_dir() else root
         if not ((base / "A").is_dir() and (base / "B").is_dir()):
@@ -170,7 +138,7 @@ class PairedFolderDataset(_FileDataset):
                 f"paired dataset: expected folders A and B in {str(root / split)!r} or {str(root)!r}"
             )
         self.folder = base
-        side_a, side_b = (base / "A", base / "B") if direction == "a2b" else (base / "B", base / "A")
+        side_a, side_b = (base / "A", base / "B") if self.direction == "a2b" else (base / "B", base / "A")
         by_key_a = _by_key(_require_images(side_a, "paired dataset"), side_a)
         by_key_b = _by_key(_require_images(side_b, "paired dataset"), side_b)
         keys = sorted(by_key_a.keys() & by_key_b.keys())
@@ -213,25 +181,14 @@ class UnalignedDataset(_FileDataset):
         self,
         root: str | Path,
         split: str = "train",
+        geometry: Geometry = Geometry(),
         *,
-        train: bool = True,
-        direction: Direction = "a2b",
-        load_size: int = 286,
-        crop_size: int = 256,
-        preprocess: Preprocess = "resize_and_crop",
-        flip: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
         max_images: int | None = None,
-        seed: int = 0,
     ) -> None:
-        super().__init__(
-            train=train, direction=direction, load_size=load_size, crop_size=crop_size, preprocess=preprocess,
-            flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed, max_images=max_images,
-        )  # fmt: skip
+        super().__init__(geometry, max_images=max_images)
         root = Path(root)
         folder_a, folder_b = root / f"{split}A", root / f"{split}B"
-        if direction == "b2a":
+        if self.direction == "b2a":
             folder_a, folder_b = folder_b, folder_a
         self.folder_a, self.folder_b = folder_a, folder_b
         self.paths_a = self._limit(_require_images(folder_a, "unaligned dataset"))
@@ -264,29 +221,18 @@ class UnalignedDataset(_FileDataset):
 class SingleFolderDataset(_FileDataset):
     """All images under one folder (recursively), for translation: items ``{"a", "a_path"}``.
 
-    Defaults are the eval geometry with ``preprocess="none"``: images keep their size up to the
-    rounding to ``size_multiple``.
+    The default geometry is eval with ``preprocess="none"``: images keep their size up to the rounding
+    to ``size_multiple``. Images have the geometry's ``in_channels``; its direction is ignored.
     """
 
     def __init__(
         self,
         root: str | Path,
+        geometry: Geometry = Geometry(train=False, load_size=256, preprocess="none", flip=False),
         *,
-        train: bool = False,
-        load_size: int = 256,
-        crop_size: int = 256,
-        preprocess: Preprocess = "none",
-        flip: bool = False,
-        channels: int = 3,
         max_images: int | None = None,
-        seed: int = 0,
-        size_multiple: int = 4,
     ) -> None:
-        super().__init__(
-            train=train, direction="a2b", load_size=load_size, crop_size=crop_size, preprocess=preprocess,
-            flip=flip, in_channels=channels, out_channels=channels, seed=seed, max_images=max_images,
-            size_multiple=size_multiple,
-        )  # fmt: skip
+        super().__init__(geometry.one_sided(), max_images=max_images)
         self.folder = Path(root)
         self.paths = self._limit(_require_images(self.folder, "image folder"))
 
@@ -300,54 +246,6 @@ class SingleFolderDataset(_FileDataset):
         a, path = self._first_readable(index, len(self), load, self.folder)
         real_a, _ = self.transform(a, seed=self.augment_seed(index))
         return {"a": real_a, "a_path": str(path)}
-
-
-def build_dataset(
-    layout: Layout,
-    root: str | Path,
-    split: str = "train",
-    *,
-    train: bool = True,
-    direction: Direction = "a2b",
-    load_size: int = 286,
-    crop_size: int = 256,
-    preprocess: Preprocess = "resize_and_crop",
-    flip: bool = True,
-    in_channels: int = 3,
-    out_channels: int = 3,
-    max_images: int | None = None,
-    synthetic_size: int = 64,
-    synthetic_count: int = 256,
-    seed: int = 0,
-) -> Dataset[dict[str, object]]:
-    """Build the dataset for ``layout`` (one of :data:`LAYOUTS`).
-
-    Synthetic layouts ignore ``root`` and generate ``synthetic_count`` images (capped by
-    ``max_images``) of ``synthetic_size`` pixels; the split selects the generator stream, so train
-    and test data differ. Preprocessing applies to synthetic images as to files.
-    ``layout="single"`` reads ``root`` itself (``split`` ignored), with ``in_channels``.
-    """
-    common: dict[str, object] = {
-        "train": train, "direction": direction, "load_size": load_size, "crop_size": crop_size,
-        "preprocess": preprocess, "flip": flip, "in_channels": in_channels, "out_channels": out_channels,
-        "seed": seed,
-    }  # fmt: skip
-    if layout == "aligned":
-        return AlignedDataset(root, split, max_images=max_images, **common)  # type: ignore[arg-type]
-    if layout == "paired":
-        return PairedFolderDataset(root, split, max_images=max_images, **common)  # type: ignore[arg-type]
-    if layout == "unaligned":
-        return UnalignedDataset(root, split, max_images=max_images, **common)  # type: ignore[arg-type]
-    if layout in ("synthetic_paired", "synthetic_unpaired"):
-        count = min(synthetic_count, max_images) if max_images is not None else synthetic_count
-        cls = SyntheticPairedDataset if layout == "synthetic_paired" else SyntheticUnpairedDataset
-        return cls(count, synthetic_size, split=split, **common)  # type: ignore[arg-type]
-    if layout == "single":
-        return SingleFolderDataset(
-            root, train=train, load_size=load_size, crop_size=crop_size, preprocess=preprocess, flip=flip,
-            channels=in_channels, max_images=max_images, seed=seed,
-        )  # fmt: skip
-    raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
 
 
 def _by_key(paths: Sequence[Path], folder: Path) -> dict[str, Path]:

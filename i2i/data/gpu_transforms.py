@@ -26,7 +26,7 @@ from kornia.geometry.bbox import bbox_generator
 from kornia.geometry.transform import crop_by_indices, hflip
 from torch import Tensor
 
-__all__ = ["AugmentParams", "BatchAugment", "apply_params", "device_dataset_geometry", "draw_params"]
+__all__ = ["AugmentParams", "BatchAugment", "apply_params", "draw_params"]
 
 
 @dataclass(frozen=True)
@@ -220,25 +220,3 @@ class BatchAugment:
             apply_params(a, params_a, crop_size=self.crop_size),
             apply_params(b, params_b, crop_size=self.crop_size),
         )
-
-
-def device_dataset_geometry(
-    *, preprocess: str, load_size: int, crop_size: int, flip: bool
-) -> dict[str, int | bool]:
-    """Dataset arguments that leave the random part to :class:`BatchAugment`.
-
-    ``resize_and_crop`` becomes a plain resize to ``load_size`` rounded to the nearest multiple of 4 (the
-    datasets round every image so; rounding first avoids a second resize), with the crop and flip left
-    out; ``none`` only loses the flip.
-
-    Returns:
-        ``{"load_size", "crop_size", "flip"}`` for :func:`i2i.data.build_dataset`.
-    """
-    if preprocess == "resize_and_crop":
-        size = max(crop_size, 4 * round(load_size / 4))
-        return {"load_size": size, "crop_size": size, "flip": False}
-    if preprocess == "none":
-        return {"load_size": load_size, "crop_size": crop_size, "flip": False}
-    raise ValueError(
-        f"augmentation on the device supports preprocess resize_and_crop or none, got {preprocess!r}"
-    )

@@ -1,6 +1,7 @@
 """Labelled datasets for the conditional methods: images with a class or domain index.
 
-Items are ``{"a": (C, H, W) float in [-1, 1], "label": int, "a_path": str}``. Layouts:
+Items are ``{"a": (C, H, W) float in [-1, 1], "label": int, "a_path": str}``. The layouts (registered
+in :mod:`i2i.data.layouts`, which also resolves their class names):
 
 * ``digits``: the built-in rendered digits (:mod:`i2i.data.digits`), rendered at ``crop_size``.
 * ``mnist``, ``fashion_mnist``: torchvision's ``MNIST`` / ``FashionMNIST`` under ``root``, downloaded
@@ -27,56 +28,36 @@ from torch.utils.data import Dataset
 
 from i2i.data._base import I2IDataset
 from i2i.data.datasets import _FileDataset, _require_images
-from i2i.data.digits import DIGIT_CLASSES, DigitsDataset
+from i2i.data.geometry import Geometry
 from i2i.data.io import convert_channels, read_image, to_tensor
-from i2i.data.synthetic_domains import SYNTHETIC_DOMAINS, synthetic_domain_sample
-from i2i.data.transforms import Preprocess
+from i2i.data.synthetic import synthetic_geometry
+from i2i.data.synthetic_domains import SYNTHETIC_DOMAINS, synthetic_domain_names, synthetic_domain_sample
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
-    "LABELLED_LAYOUTS",
     "DomainFolderDataset",
     "SyntheticDomainsDataset",
     "TorchvisionLabelled",
-    "build_labelled_dataset",
-    "layout_classes",
+    "folder_domain_names",
 ]
 
 logger = logging.getLogger("i2i.data")
-
-LABELLED_LAYOUTS: tuple[str, ...] = ("digits", "mnist", "fashion_mnist", "domains", "synthetic_domains")
-"""Layouts whose items carry a ``"label"`` (class or domain index) instead of a ``"b"`` image."""
 
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot",
 )  # fmt: skip
 
 
-def layout_classes(layout: str, domains: Sequence[str] | None = None) -> list[str]:
-    """The class / domain names of a labelled layout, in label order.
-
-    ``domains`` names the folders of the ``domains`` layout (required there) and selects a subset of
-    the built-in ``synthetic_domains``; the other layouts have fixed classes.
+def folder_domain_names(domains: Sequence[str] | None) -> list[str]:
+    """The domain (folder) names of the ``domains`` layout, in label order: at least two are needed.
 
     Example:
-        >>> layout_classes("fashion_mnist")[:3], layout_classes("synthetic_domains")
-        (['t-shirt', 'trouser', 'pullover'], ['red', 'green', 'blue'])
+        >>> folder_domain_names(("horse", "zebra"))
+        ['horse', 'zebra']
     """
-    if layout in ("digits", "mnist"):
-        return list(DIGIT_CLASSES)
-    if layout == "fashion_mnist":
-        return list(FASHION_MNIST_CLASSES)
-    if layout == "synthetic_domains":
-        names = list(domains) if domains else list(SYNTHETIC_DOMAINS)
-        unknown = [d for d in names if d not in SYNTHETIC_DOMAINS]
-        if unknown:
-            raise ValueError(f"unknown synthetic domains {unknown} (known: {', '.join(SYNTHETIC_DOMAINS)})")
-        return names
-    if layout == "domains":
-        if not domains or len(domains) < 2:
-            raise ValueError("the domains layout needs the domain (folder) names: data.domains, at least two")
-        return list(domains)
-    raise ValueError(f"unknown labelled layout {layout!r}; expected one of {', '.join(LABELLED_LAYOUTS)}")
+    if not domains or len(domains) < 2:
+        raise ValueError("the domains layout needs the domain (folder) names: data.domains, at least two")
+    return list(domains)
 
 
 class TorchvisionLabelled(Dataset[dict[str, object]]):
@@ -161,30 +142,22 @@ class DomainFolderDataset(_FileDataset):
 
     Looks for ``ROOT/SPLIT/<domain>`` for every domain; with two domains and no such folders, for
     CycleGAN's ``ROOT/SPLITA`` and ``ROOT/SPLITB`` (``domains[0]`` = A). Unreadable files are logged
-    and replaced by the next readable file of the same domain.
+    and replaced by the next readable file of the same domain. Images have the geometry's
+    ``in_channels``; its direction is ignored.
     """
 
     def __init__(
         self,
         root: str | Path,
         split: str = "train",
+        geometry: Geometry = Geometry(),
         *,
         domains: Sequence[str],
-        train: bool = True,
-        load_size: int = 286,
-        crop_size: int = 256,
-        preprocess: Preprocess = "resize_and_crop",
-        flip: bool = True,
-        channels: int = 3,
         max_images: int | None = None,
-        seed: int = 0,
     ) -> None:
-        super().__init__(
-            train=train, direction="a2b", load_size=load_size, crop_size=crop_size, preprocess=preprocess,
-            flip=flip, in_channels=channels, out_channels=channels, seed=seed, max_images=max_images,
-        )  # fmt: skip
+        super().__init__(geometry.one_sided(), max_images=max_images)
         root = Path(root)
-        self.domains = list(domains)
+        self.domains = folder_domain_names(domains)
         folders = [root / split / d for d in self.domains]
         if not all(f.is_dir() for f in folders) and len(self.domains) == 2:
             cyclegan = [root / f"{split}A", root / f"{split}B"]
@@ -214,30 +187,25 @@ class DomainFolderDataset(_FileDataset):
 
 
 class SyntheticDomainsDataset(I2IDataset):
-    """``count`` built-in scenes, item ``i`` painted for domain ``i % D`` (see :mod:`i2i.data.synthetic_domains`)."""
+    """``count`` built-in scenes, item ``i`` painted for domain ``i % D`` (see :mod:`i2i.data.synthetic_domains`).
+
+    The default geometry is :func:`i2i.data.synthetic.synthetic_geometry`; images have its
+    ``in_channels`` and its direction is ignored.
+    """
 
     def __init__(
         self,
         count: int,
         size: int = 64,
+        geometry: Geometry | None = None,
         *,
         domains: Sequence[str] = SYNTHETIC_DOMAINS,
         split: str = "train",
-        seed: int = 0,
-        train: bool = True,
-        load_size: int | None = None,
-        crop_size: int | None = None,
-        preprocess: Preprocess = "none",
-        flip: bool = True,
-        channels: int = 3,
     ) -> None:
-        super().__init__(
-            train=train, direction="a2b", load_size=load_size or size, crop_size=crop_size or size,
-            preprocess=preprocess, flip=flip, in_channels=channels, out_channels=channels, seed=seed,
-        )  # fmt: skip
+        super().__init__((geometry or synthetic_geometry(size)).one_sided())
         if count < 1 or size < 8:
             raise ValueError(f"need count >= 1 and size >= 8, got count={count}, size={size}")
-        self.domains = layout_classes("synthetic_domains", domains)
+        self.domains = synthetic_domain_names(domains)
         self.count, self.size, self.split = count, size, split
 
     def __len__(self) -> int:
@@ -256,46 +224,3 @@ class SyntheticDomainsDataset(I2IDataset):
             "label": label,
             "a_path": f"synthetic://domains/{self.split}/{self.domains[label]}/{index}",
         }
-
-
-def build_labelled_dataset(
-    layout: str,
-    root: str | Path,
-    split: str = "train",
-    *,
-    train: bool = True,
-    domains: Sequence[str] | None = None,
-    load_size: int = 286,
-    crop_size: int = 256,
-    preprocess: Preprocess = "resize_and_crop",
-    flip: bool = True,
-    channels: int = 3,
-    max_images: int | None = None,
-    synthetic_size: int = 64,
-    synthetic_count: int = 256,
-    seed: int = 0,
-) -> Dataset[dict[str, object]]:
-    """Build the labelled dataset for ``layout`` (one of :data:`LABELLED_LAYOUTS`); see the module.
-
-    Synthetic layouts ignore ``root`` and hold ``synthetic_count`` images (capped by ``max_images``).
-    """
-    count = min(synthetic_count, max_images) if max_images is not None else synthetic_count
-    if layout == "digits":
-        return DigitsDataset(count, crop_size, split=split, seed=seed, channels=channels)
-    if layout in ("mnist", "fashion_mnist"):
-        return TorchvisionLabelled(
-            layout, root, split, size=crop_size, channels=channels, max_images=max_images
-        )
-    common: dict[str, Any] = {
-        "train": train, "load_size": load_size, "crop_size": crop_size, "preprocess": preprocess, "flip": flip,
-        "channels": channels, "seed": seed,
-    }  # fmt: skip
-    if layout == "synthetic_domains":
-        return SyntheticDomainsDataset(
-            count, synthetic_size, domains=layout_classes(layout, domains), split=split, **common
-        )
-    if layout == "domains":
-        return DomainFolderDataset(
-            root, split, domains=layout_classes(layout, domains), max_images=max_images, **common
-        )
-    raise ValueError(f"unknown labelled layout {layout!r}; expected one of {', '.join(LABELLED_LAYOUTS)}")

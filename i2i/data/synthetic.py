@@ -21,14 +21,15 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from i2i.data._base import Direction, I2IDataset, item_seed
+from i2i.data._base import I2IDataset, item_seed
+from i2i.data.geometry import Geometry
 from i2i.data.io import convert_channels, write_image
-from i2i.data.transforms import Preprocess
 
 __all__ = [
     "SyntheticPairedDataset",
     "SyntheticUnpairedDataset",
     "synthetic_domain_image",
+    "synthetic_geometry",
     "synthetic_pair",
     "write_synthetic_folder",
 ]
@@ -77,34 +78,29 @@ def synthetic_domain_image(
     return _finish(image)
 
 
+def synthetic_geometry(size: int, **changes: object) -> Geometry:
+    """The default geometry of the synthetic datasets: train mode, ``load_size = crop_size = size``,
+    ``preprocess="none"``, with ``changes`` (any :class:`Geometry` field) applied."""
+    return Geometry(**{"load_size": size, "crop_size": size, "preprocess": "none", **changes})  # type: ignore[arg-type]
+
+
 class SyntheticPairedDataset(I2IDataset):
     """``count`` paired samples (label map -> photo) of ``size`` pixels; see the module docstring.
 
     Items follow the file datasets (``{"a", "b", "a_path", "b_path"}``, paths
-    ``"synthetic://paired/SPLIT/INDEX"``) and go through the same preprocessing; ``load_size`` and
-    ``crop_size`` default to ``size`` and ``preprocess`` to ``"none"``.
+    ``"synthetic://paired/SPLIT/INDEX"``) and go through the same preprocessing; the default geometry
+    is :func:`synthetic_geometry` (``size`` pixels, ``preprocess="none"``).
     """
 
     def __init__(
         self,
         count: int,
         size: int = 64,
+        geometry: Geometry | None = None,
         *,
         split: str = "train",
-        seed: int = 0,
-        train: bool = True,
-        direction: Direction = "a2b",
-        load_size: int | None = None,
-        crop_size: int | None = None,
-        preprocess: Preprocess = "none",
-        flip: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
     ) -> None:
-        super().__init__(
-            train=train, direction=direction, load_size=load_size or size, crop_size=crop_size or size,
-            preprocess=preprocess, flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed,
-        )  # fmt: skip
+        super().__init__(geometry or synthetic_geometry(size))
         if count < 1 or size < 8:
             raise ValueError(f"need count >= 1 and size >= 8, got count={count}, size={size}")
         self.count, self.size, self.split = count, size, split
@@ -135,22 +131,11 @@ class SyntheticUnpairedDataset(I2IDataset):
         self,
         count: int,
         size: int = 64,
+        geometry: Geometry | None = None,
         *,
         split: str = "train",
-        seed: int = 0,
-        train: bool = True,
-        direction: Direction = "a2b",
-        load_size: int | None = None,
-        crop_size: int | None = None,
-        preprocess: Preprocess = "none",
-        flip: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
     ) -> None:
-        super().__init__(
-            train=train, direction=direction, load_size=load_size or size, crop_size=crop_size or size,
-            preprocess=preprocess, flip=flip, in_channels=in_channels, out_channels=out_channels, seed=seed,
-        )  # fmt: skip
+        super().__init__(geometry or synthetic_geometry(size))
         if count < 1 or size < 8:
             raise ValueError(f"need count >= 1 and size >= 8, got count={count}, size={size}")
         self.count, self.size, self.split = count, size, split

@@ -8,12 +8,14 @@ Image ``i`` of a split belongs to domain ``i % D`` and depends only on ``(seed, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
 from i2i.data._base import item_seed
 
-__all__ = ["DOMAIN_COLOURS", "SYNTHETIC_DOMAINS", "synthetic_domain_sample"]
+__all__ = ["DOMAIN_COLOURS", "SYNTHETIC_DOMAINS", "synthetic_domain_names", "synthetic_domain_sample"]
 
 DOMAIN_COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
@@ -25,6 +27,20 @@ DOMAIN_COLOURS: dict[str, tuple[int, int, int]] = {
 SYNTHETIC_DOMAINS: tuple[str, ...] = tuple(DOMAIN_COLOURS)
 
 _SS = 4  # sub-pixel bits for OpenCV drawing
+
+
+def synthetic_domain_names(domains: Sequence[str] | None = None) -> list[str]:
+    """The built-in domains to use, in label order: ``domains`` (checked), or all of them when empty.
+
+    Example:
+        >>> synthetic_domain_names(), synthetic_domain_names(["blue", "red"])
+        (['red', 'green', 'blue'], ['blue', 'red'])
+    """
+    names = list(domains) if domains else list(SYNTHETIC_DOMAINS)
+    unknown = [d for d in names if d not in SYNTHETIC_DOMAINS]
+    if unknown:
+        raise ValueError(f"unknown synthetic domains {unknown} (known: {', '.join(SYNTHETIC_DOMAINS)})")
+    return names
 
 
 def synthetic_domain_sample(

@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from i2i.card import ModelCard
-from i2i.data import build_dataset, to_uint8
+from i2i.data import Geometry, build_dataset, data_layout, to_uint8
 from i2i.data.io import IMAGE_EXTENSIONS
 from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
@@ -40,7 +40,6 @@ from i2i.metrics.inception import RANDOM_WEIGHTS, FIDInceptionV3, load_fid_incep
 from i2i.metrics.paired import PairedAccumulator
 from i2i.run_dir import RunDir
 
-PAIRED_LAYOUTS = ("aligned", "paired", "synthetic_paired")
 HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
 
 Image = NDArray[np.uint8]
@@ -65,7 +64,8 @@ class TestData:
 
     @property
     def paired(self) -> bool:
-        return self.layout in PAIRED_LAYOUTS
+        """Whether the test items have pixel-aligned targets (PSNR / SSIM / L1 apply)."""
+        return data_layout(self.layout).paired
 
     @classmethod
     def resolve(
@@ -93,7 +93,7 @@ class TestData:
         split = split or str(data.get("test_split", "test"))
         root_path = str(root) if root is not None else str(data.get("root", ""))
         layout = layout or data.get("layout") or _detect_layout(Path(root_path), split)
-        if not layout.startswith("synthetic") and not root_path:
+        if data_layout(layout).needs_root and not root_path:
             raise ValueError(f"no test data: the {layout!r} layout needs --data DIR")
         keys = {f.name for f in dataclasses.fields(cls)} - {"layout", "root", "split", "direction"}
         known = {k: v for k, v in data.items() if k in keys and v is not None}
@@ -103,10 +103,7 @@ class TestData:
 
     def dataset(self) -> Dataset[dict[str, object]]:
         """The eval-mode dataset (deterministic resize / centre crop, never flipped)."""
-        return build_dataset(
-            self.layout,  # type: ignore[arg-type]
-            self.root,
-            self.split,
+        geometry = Geometry(
             train=False,
             direction=self.direction,  # type: ignore[arg-type]
             load_size=self.load_size,
@@ -115,6 +112,12 @@ class TestData:
             flip=False,
             in_channels=self.in_channels,
             out_channels=self.out_channels,
+        )
+        return build_dataset(
+            self.layout,
+            self.root,
+            self.split,
+            geometry,
             max_images=self.max_images,
             synthetic_size=self.synthetic_size,
             synthetic_count=self.synthetic_count,

@@ -36,6 +36,7 @@ from torch import nn
 
 from i2i.data._base import item_seed
 from i2i.data.gpu_transforms import BatchAugment
+from i2i.data.layouts import data_layout
 from i2i.losses import gan_objective
 from i2i.methods import Batch, Method
 
@@ -175,17 +176,18 @@ def is_compiled(network: nn.Module) -> bool:
 def batch_augment(recipe: Any) -> BatchAugment | None:
     """The device-side augmentation a recipe asks for (``data.augment_on: device``), else None.
 
-    Both sides of a batch get the same draws unless the layout is unpaired (a labelled layout's batch
-    holds one image per item as both ``a`` and ``b``, which must stay equal).
+    Both sides of a batch get the same draws when the layout is paired, or labelled (its batch holds
+    one image per item as both ``a`` and ``b``, which must stay equal); unpaired sides draw their own.
     """
     data = recipe.data
     if data.augment_on != "device":
         return None
+    layout = data_layout(data.layout)
     return BatchAugment(
         crop_size=data.crop_size if data.preprocess == "resize_and_crop" else None,
         flip=data.flip,
         color_jitter=data.color_jitter,
-        paired=data.layout not in ("unaligned", "synthetic_unpaired"),
+        paired=layout.paired or layout.labelled,
     )
 
 

@@ -38,9 +38,7 @@ from torch.utils.data import get_worker_info as _worker_info
 
 from i2i.card import ModelCard
 from i2i.config import Recipe, load_recipe, recipe_to_yaml
-from i2i.data import build_dataset
-from i2i.data.gpu_transforms import device_dataset_geometry
-from i2i.data.labelled import LABELLED_LAYOUTS, build_labelled_dataset
+from i2i.data import Geometry, build_dataset
 from i2i.files import write_text_atomic
 from i2i.methods import Batch, Method, create_method
 from i2i.run_dir import RunDir
@@ -550,49 +548,15 @@ class _Run:
 
 def _build_dataset(recipe: Recipe, *, train: bool) -> Dataset[dict[str, object]]:
     d = recipe.data
-    load_size, crop_size, flip = d.load_size, d.crop_size, d.flip
-    if train and d.augment_on == "device":  # the random part runs on whole batches on the device
-        geometry = device_dataset_geometry(
-            preprocess=d.preprocess, load_size=load_size, crop_size=crop_size, flip=flip
-        )
-        load_size, crop_size, flip = (
-            int(geometry["load_size"]),
-            int(geometry["crop_size"]),
-            bool(geometry["flip"]),
-        )
-    if d.layout in LABELLED_LAYOUTS:  # one image and its class / domain per item (cgan, stargan)
-        return build_labelled_dataset(
-            d.layout,
-            d.root,
-            "train",
-            train=train,
-            domains=d.domains,
-            load_size=load_size,
-            crop_size=crop_size,
-            preprocess=d.preprocess,
-            flip=flip,
-            channels=d.in_channels,
-            max_images=d.max_images,
-            synthetic_size=d.synthetic_size,
-            synthetic_count=d.synthetic_count,
-            seed=recipe.train.seed,
-        )
     return build_dataset(
-        d.layout,  # type: ignore[arg-type]  # an image-to-image layout: the labelled ones returned above
+        d.layout,
         d.root,
         "train",
-        train=train,
-        direction=d.direction,
-        load_size=load_size,
-        crop_size=crop_size,
-        preprocess=d.preprocess,
-        flip=flip,
-        in_channels=d.in_channels,
-        out_channels=d.out_channels,
+        Geometry.from_data(d, train=train, seed=recipe.train.seed),  # device augmentation: no random part
         max_images=d.max_images,
+        domains=d.domains,
         synthetic_size=d.synthetic_size,
         synthetic_count=d.synthetic_count,
-        seed=recipe.train.seed,
     )
 
 

@@ -157,6 +157,14 @@ def test_typos_name_the_file_the_key_and_the_likely_intent(tmp_path: Path) -> No
             "data.layout: pix2pix needs one of aligned, paired, synthetic_paired",
         ),
         (
+            {"method": "pix2pix", "name": "x", "data": {"layout": "alined"}},
+            "data.layout: unknown layout 'alined'; did you mean 'aligned'",
+        ),
+        (  # a folder to translate has no targets: registered, but not a layout to train on
+            {"method": "cyclegan", "name": "x", "data": {"layout": "single"}},
+            "data.layout: unknown layout 'single'",
+        ),
+        (
             {"method": "cyclegan", "name": "x", "data": {"out_channels": 1}},
             "model.lambda_identity: the identity loss needs data.in_channels == data.out_channels",
         ),
@@ -249,3 +257,22 @@ def test_options_a_network_lacks_are_dropped_at_their_default_and_refused_when_s
     assert message.startswith(
         "r.yaml: model.generator.dropout: not a parameter of generator 'plain_generator'"
     )
+
+
+def test_method_layouts_and_classes_come_from_the_layout_registry() -> None:
+    from i2i.data import LAYOUTS, data_layout
+
+    image = {n for n in LAYOUTS.names() if data_layout(n).targets}
+    assert set(recipe_type("cyclegan").LAYOUTS) == image  # recipe_layouts "image"
+    assert set(recipe_type("pix2pix").LAYOUTS) == {n for n in image if data_layout(n).paired}
+    stargan = recipe_type("stargan").model_validate(
+        {
+            "method": "stargan",
+            "name": "x",
+            "data": {"layout": "synthetic_domains", "domains": ["blue", "red"]},
+        }
+    )
+    assert stargan.data.classes == ["blue", "red"]
+    cyclegan = recipe_type("cyclegan").model_validate({"method": "cyclegan", "name": "x"})
+    with pytest.raises(ValueError, match=r"data\.layout: 'unaligned' has no classes"):
+        cyclegan.data.classes  # noqa: B018

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from i2i.data.datasets import (
-    AlignedDataset,
-    PairedFolderDataset,
-    SingleFolderDataset,
-    UnalignedDataset,
-    build_dataset,
-)
+from i2i.data.datasets import AlignedDataset, PairedFolderDataset, SingleFolderDataset, UnalignedDataset
+from i2i.data.geometry import Geometry
 from i2i.data.io import write_image
-from i2i.data.synthetic import SyntheticPairedDataset, SyntheticUnpairedDataset
 
-EVAL = {"train": False, "preprocess": "none", "flip": False}
+EVAL = Geometry(train=False, preprocess="none", flip=False)
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
 
@@ -39,13 +34,13 @@ def _aligned(root: Path, count: int = 3) -> None:
 
 def test_aligned_splits_halves_and_b2a_swaps(tmp_path: Path) -> None:
     _aligned(tmp_path)
-    item = AlignedDataset(tmp_path, "train", **EVAL)[2]  # type: ignore[arg-type]
+    item = AlignedDataset(tmp_path, "train", EVAL)[2]
     assert _pixel(item["a"]) == [2, 0, 0] and _pixel(item["b"]) == list(BLUE)
     assert item["a"].shape == item["b"].shape == (3, 8, 8)
     assert item["a_path"] == item["b_path"] == str(tmp_path / "train" / "2.png")
-    swapped = AlignedDataset(tmp_path, "train", direction="b2a", in_channels=1, **EVAL)[2]  # type: ignore[arg-type]
+    swapped = AlignedDataset(tmp_path, "train", replace(EVAL, direction="b2a", in_channels=1))[2]
     assert swapped["a"].shape == (1, 8, 8) and _pixel(swapped["b"]) == [2, 0, 0]
-    assert len(AlignedDataset(tmp_path, max_images=2, **EVAL)) == 2  # type: ignore[arg-type]
+    assert len(AlignedDataset(tmp_path, "train", EVAL, max_images=2)) == 2
 
 
 def test_missing_and_empty_folders_are_named(tmp_path: Path) -> None:
@@ -64,7 +59,7 @@ def test_unreadable_file_is_skipped_and_logged_once(tmp_path: Path, caplog: pyte
     _aligned(tmp_path)
     bad = tmp_path / "train" / "1.png"
     bad.write_bytes(b"not a png")
-    ds = AlignedDataset(tmp_path, **EVAL)  # type: ignore[arg-type]
+    ds = AlignedDataset(tmp_path, "train", EVAL)
     with caplog.at_level(logging.WARNING, logger="i2i.data"):
         paths = [ds[1]["a_path"], ds[1]["a_path"], ds[0]["a_path"]]
     assert paths == [str(tmp_path / "train" / "2.png")] * 2 + [str(tmp_path / "train" / "0.png")]
@@ -77,7 +72,7 @@ def test_all_unreadable_raises_naming_the_folder(tmp_path: Path) -> None:
     for i in range(2):
         (tmp_path / "train" / f"{i}.jpg").write_bytes(b"")
     with pytest.raises(RuntimeError, match=r"no readable images in .*train"):
-        AlignedDataset(tmp_path, **EVAL)[0]  # type: ignore[arg-type]
+        AlignedDataset(tmp_path, "train", EVAL)[0]
 
 
 def test_paired_folders_match_by_name_with_and_without_split(tmp_path: Path) -> None:
@@ -88,12 +83,12 @@ def test_paired_folders_match_by_name_with_and_without_split(tmp_path: Path) -> 
         write_image(base / "A" / "sub" / "y.png", _solid((0, 255, 0)))
         write_image(base / "B" / "sub" / "y.png", _solid((9, 9, 9)))
     for root in (tmp_path / "one", tmp_path / "two"):
-        ds = PairedFolderDataset(root, "train", **EVAL)  # type: ignore[arg-type]
+        ds = PairedFolderDataset(root, "train", EVAL)
         assert len(ds) == 2  # only_a has no partner
         item = ds[1]
         assert item["a_path"].endswith("A/x.png") and item["b_path"].endswith("B/x.jpg")
         assert _pixel(item["a"]) == list(RED) and abs(_pixel(item["b"])[2] - 255) <= 3
-    swapped = PairedFolderDataset(tmp_path / "two", direction="b2a", **EVAL)[0]  # type: ignore[arg-type]
+    swapped = PairedFolderDataset(tmp_path / "two", "train", replace(EVAL, direction="b2a"))[0]
     assert _pixel(swapped["a"]) == [9, 9, 9]
 
 
@@ -106,7 +101,7 @@ def _unaligned(root: Path, count_a: int = 3, count_b: int = 5) -> None:
 
 def test_unaligned_length_and_partners_deterministic_per_epoch(tmp_path: Path) -> None:
     _unaligned(tmp_path)
-    ds = UnalignedDataset(tmp_path, load_size=8, crop_size=8, preprocess="none", seed=7)
+    ds = UnalignedDataset(tmp_path, "train", Geometry(load_size=8, crop_size=8, preprocess="none", seed=7))
     assert len(ds) == 5  # max(3, 5) as in the reference
     assert [_pixel(ds[i]["a"])[0] for i in range(5)] == [0, 1, 2, 0, 1]
 
@@ -114,14 +109,14 @@ def test_unaligned_length_and_partners_deterministic_per_epoch(tmp_path: Path) -
         dataset.set_epoch(epoch)
         return [Path(dataset[i]["b_path"]).name for i in range(len(dataset))]
 
-    again = UnalignedDataset(tmp_path, load_size=8, crop_size=8, preprocess="none", seed=7)
+    again = UnalignedDataset(tmp_path, "train", Geometry(load_size=8, crop_size=8, preprocess="none", seed=7))
     by_epoch = [partners(ds, e) for e in range(4)]
     assert by_epoch == [partners(again, e) for e in range(4)]  # same (seed, epoch) -> same partners
     assert len({tuple(p) for p in by_epoch}) > 1  # a new epoch reshuffles
     assert partners(ds, 0) == by_epoch[0]  # going back to an epoch gives its draws back
-    eval_ds = UnalignedDataset(tmp_path, **EVAL)  # type: ignore[arg-type]
+    eval_ds = UnalignedDataset(tmp_path, "train", EVAL)
     assert [Path(eval_ds[i]["b_path"]).name for i in range(5)] == [f"{i}.png" for i in range(5)]
-    swapped = UnalignedDataset(tmp_path, direction="b2a", **EVAL)[0]  # type: ignore[arg-type]
+    swapped = UnalignedDataset(tmp_path, "train", replace(EVAL, direction="b2a"))[0]
     assert "trainB" in swapped["a_path"] and "trainA" in swapped["b_path"]
 
 
@@ -130,7 +125,9 @@ def test_unaligned_crops_change_with_epoch(tmp_path: Path) -> None:
         image = np.random.default_rng(i).integers(0, 256, (40, 40, 3), dtype=np.uint8)
         write_image(tmp_path / "trainA" / f"{i}.png", image)
         write_image(tmp_path / "trainB" / f"{i}.png", image)
-    ds = UnalignedDataset(tmp_path, load_size=40, crop_size=16, preprocess="crop", flip=False)
+    ds = UnalignedDataset(
+        tmp_path, "train", Geometry(load_size=40, crop_size=16, preprocess="crop", flip=False)
+    )
     first = ds[0]["a"]
     assert torch.equal(first, ds[0]["a"])
     ds.set_epoch(1)
@@ -142,26 +139,3 @@ def test_single_folder(tmp_path: Path) -> None:
     item = SingleFolderDataset(tmp_path / "x")[0]
     # preprocess "none" only rounds to a multiple of 4: 14 / 4 = 3.5 rounds (half to even) to 4 -> 16
     assert set(item) == {"a", "a_path"} and item["a"].shape == (3, 16, 16)
-
-
-def test_build_dataset_every_layout(tmp_path: Path) -> None:
-    _aligned(tmp_path / "al")
-    _unaligned(tmp_path / "un")
-    write_image(tmp_path / "pa" / "train" / "A" / "x.png", _solid(RED))
-    write_image(tmp_path / "pa" / "train" / "B" / "x.png", _solid(BLUE))
-    kw = {"load_size": 8, "crop_size": 8, "preprocess": "none", "synthetic_size": 16, "synthetic_count": 5}
-    expected = {
-        ("aligned", "al"): AlignedDataset,
-        ("paired", "pa"): PairedFolderDataset,
-        ("unaligned", "un"): UnalignedDataset,
-        ("synthetic_paired", "-"): SyntheticPairedDataset,
-        ("synthetic_unpaired", "-"): SyntheticUnpairedDataset,
-        ("single", "al/train"): SingleFolderDataset,
-    }
-    for (layout, folder), cls in expected.items():
-        ds = build_dataset(layout, tmp_path / folder, "train", max_images=4, **kw)  # type: ignore[arg-type]
-        assert isinstance(ds, cls), layout
-        assert ds[0]["a"].shape[0] == 3
-    assert len(build_dataset("synthetic_paired", "", max_images=4, **kw)) == 4  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="unknown layout"):
-        build_dataset("folders", tmp_path)  # type: ignore[arg-type]

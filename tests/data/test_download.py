@@ -31,6 +31,7 @@ from i2i.data.download import (
     find_dataset,
     verify_archive,
 )
+from i2i.data.geometry import Geometry
 from i2i.data.io import write_image
 
 
@@ -138,7 +139,7 @@ def test_pix2pix_download_extracts_and_is_idempotent(server: Server, tmp_path: P
     assert not result.already_present and result.path == root / "facades"
     assert (root / "facades" / MARKER).is_file()
     assert sorted(p.name for p in root.iterdir()) == ["facades"]  # no archive, .part or staging left
-    item = AlignedDataset(root / "facades", "train", train=False, preprocess="none", flip=False)[0]
+    item = AlignedDataset(root / "facades", "train", Geometry(train=False, preprocess="none", flip=False))[0]
     assert item["a"].shape == (3, 8, 8)
     again = download_dataset("facades", root, base_url=server.url)
     assert again.already_present and len(server.ranges) == 1  # nothing fetched the second time
@@ -154,7 +155,7 @@ def test_cyclegan_zip_via_method_and_mirror_env(
     monkeypatch.setenv(MIRROR_ENV, server.url)
     result = download_dataset("facades", tmp_path / "d", method="cyclegan")
     assert result.source.layout == "unaligned"
-    assert len(UnalignedDataset(result.path, "train", preprocess="none")) == 1
+    assert len(UnalignedDataset(result.path, "train", Geometry(preprocess="none"))) == 1
 
 
 def test_resume_from_partial_file_with_range(server: Server, tmp_path: Path) -> None:

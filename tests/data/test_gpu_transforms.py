@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import i2i.data.gpu_transforms as gpu_transforms
-from i2i.data.gpu_transforms import BatchAugment, apply_params, device_dataset_geometry, draw_params
+from i2i.data.gpu_transforms import BatchAugment, apply_params, draw_params
 
 
 def _images(batch: int, channels: int, size: int, seed: int = 0) -> torch.Tensor:
@@ -85,15 +85,6 @@ def test_errors_name_the_problem() -> None:
         BatchAugment(crop_size=4, flip=False)(_images(1, 3, 8), _images(1, 3, 10), seed=0)
     with pytest.raises(ValueError, match="color_jitter"):
         BatchAugment(crop_size=4, flip=False, color_jitter=2.0)
-
-
-def test_device_geometry_rounds_load_size_and_leaves_the_random_part_out() -> None:
-    # the datasets round every image to a multiple of 4; 286 -> 288 directly avoids a second resize
-    geometry = device_dataset_geometry(preprocess="resize_and_crop", load_size=286, crop_size=256, flip=True)
-    assert geometry == {"load_size": 288, "crop_size": 288, "flip": False}
-    assert device_dataset_geometry(preprocess="none", load_size=64, crop_size=64, flip=True)["flip"] is False
-    with pytest.raises(ValueError, match="resize_and_crop or none"):
-        device_dataset_geometry(preprocess="crop", load_size=64, crop_size=64, flip=True)
 
 
 def test_docstring_examples_run() -> None:

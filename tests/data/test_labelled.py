@@ -1,4 +1,4 @@
-"""Labelled datasets: domain folders (both layouts), built-in domains, MNIST files, the builder."""
+"""Labelled datasets: domain folders (both layouts), built-in domains, MNIST files."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ import pytest
 import torch
 
 from i2i.data import write_image
+from i2i.data.geometry import Geometry
 from i2i.data.labelled import (
-    LABELLED_LAYOUTS,
     DomainFolderDataset,
     SyntheticDomainsDataset,
     TorchvisionLabelled,
-    build_labelled_dataset,
-    layout_classes,
+    folder_domain_names,
 )
+from i2i.data.layouts import build_dataset
 from i2i.data.synthetic_domains import DOMAIN_COLOURS, synthetic_domain_sample
+
+KEEP = Geometry(preprocess="none", flip=False)
 
 
 def _write(folder: Path, count: int, value: int) -> None:
@@ -30,7 +32,7 @@ def _write(folder: Path, count: int, value: int) -> None:
 def test_domain_folders_give_each_image_its_domain_index(tmp_path: Path) -> None:
     for name, count, value in (("cat", 2, 10), ("dog", 3, 120), ("fox", 1, 250)):
         _write(tmp_path / "train" / name, count, value)
-    data = DomainFolderDataset(tmp_path, domains=["cat", "dog", "fox"], preprocess="none", flip=False)
+    data = DomainFolderDataset(tmp_path, "train", KEEP, domains=["cat", "dog", "fox"])
     items = [data[i] for i in range(len(data))]
     assert [item["label"] for item in items] == [0, 0, 1, 1, 1, 2]
     values = [round(float(item["a"].mean()) * 127.5 + 127.5) for item in items]  # type: ignore[union-attr]
@@ -40,13 +42,13 @@ def test_domain_folders_give_each_image_its_domain_index(tmp_path: Path) -> None
 def test_two_domains_read_the_cyclegan_layout(tmp_path: Path) -> None:
     _write(tmp_path / "trainA", 2, 0)
     _write(tmp_path / "trainB", 1, 255)
-    data = DomainFolderDataset(tmp_path, domains=["horse", "zebra"], preprocess="none", flip=False)
+    data = DomainFolderDataset(tmp_path, "train", KEEP, domains=["horse", "zebra"])
     assert [data[i]["label"] for i in range(3)] == [0, 0, 1]
     assert str(data[2]["a_path"]).endswith("trainB/0.png")
     with pytest.raises(FileNotFoundError, match="testA and testB"):
         DomainFolderDataset(tmp_path, "test", domains=["horse", "zebra"])
     with pytest.raises(ValueError, match="needs the domain"):
-        layout_classes("domains", None)
+        folder_domain_names(None)
 
 
 def test_synthetic_domains_share_the_scene_and_differ_in_colour() -> None:
@@ -77,7 +79,7 @@ def test_torchvision_files_are_read_and_padded_to_32(tmp_path: Path, name: str, 
         _idx(
             tmp_path / folder / "raw" / f"{prefix}-labels-idx1-ubyte", 0x801, np.array([3, 1, 4, 1], np.uint8)
         )
-    data = build_labelled_dataset(name, tmp_path, "train", crop_size=32, channels=1)
+    data = build_dataset(name, tmp_path, "train", Geometry(crop_size=32, in_channels=1))
     assert len(data) == 4  # type: ignore[arg-type]
     item = data[2]
     assert item["label"] == 4
@@ -100,19 +102,3 @@ def test_missing_torchvision_data_fails_with_a_clear_message(
         TorchvisionLabelled("mnist", tmp_path)
     with pytest.raises(FileNotFoundError, match="mnist: not found"):
         TorchvisionLabelled("mnist", tmp_path, download=False)
-
-
-def test_builder_knows_every_labelled_layout(tmp_path: Path) -> None:
-    _write(tmp_path / "train" / "x", 1, 0)
-    _write(tmp_path / "train" / "y", 1, 0)
-    built = {
-        "digits": build_labelled_dataset("digits", "", crop_size=16, channels=1, synthetic_count=7),
-        "synthetic_domains": build_labelled_dataset(
-            "synthetic_domains", "", synthetic_size=16, crop_size=16, preprocess="none", max_images=5
-        ),
-        "domains": build_labelled_dataset("domains", tmp_path, domains=["x", "y"], preprocess="none"),
-    }
-    assert {k: len(v) for k, v in built.items()} == {"digits": 7, "synthetic_domains": 5, "domains": 2}  # type: ignore[arg-type]
-    assert set(built) | {"mnist", "fashion_mnist"} == set(LABELLED_LAYOUTS)
-    with pytest.raises(ValueError, match="unknown labelled layout"):
-        build_labelled_dataset("aligned", tmp_path)

@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from i2i.data.datasets import AlignedDataset, UnalignedDataset
+from i2i.data.geometry import Geometry
 from i2i.data.io import list_images, read_image, to_tensor
 from i2i.data.synthetic import (
     SyntheticPairedDataset,
     SyntheticUnpairedDataset,
     synthetic_domain_image,
+    synthetic_geometry,
     synthetic_pair,
     write_synthetic_folder,
 )
@@ -55,23 +57,27 @@ def test_unpaired_domains_differ_in_colour_and_brightness() -> None:
 
 
 def test_datasets_return_contract_items() -> None:
-    paired = SyntheticPairedDataset(4, 32, split="test", train=False, in_channels=1)
+    paired = SyntheticPairedDataset(4, 32, synthetic_geometry(32, train=False, in_channels=1), split="test")
     item = paired[3]
     assert item["a"].shape == (1, 32, 32) and item["b"].shape == (3, 32, 32)
     assert item["a_path"] == item["b_path"] == "synthetic://paired/test/3"
     label, photo = synthetic_pair(3, 32, split="test")
     assert torch.equal(item["b"], to_tensor(photo))
-    swapped = SyntheticPairedDataset(4, 32, split="test", train=False, direction="b2a")[3]
+    swapped = SyntheticPairedDataset(
+        4, 32, synthetic_geometry(32, train=False, direction="b2a"), split="test"
+    )[3]
     assert torch.equal(swapped["a"], to_tensor(photo)) and torch.equal(swapped["b"], to_tensor(label))
     with pytest.raises(IndexError):
         paired[4]
 
-    unpaired = SyntheticUnpairedDataset(6, 16, seed=2)
+    unpaired = SyntheticUnpairedDataset(6, 16, synthetic_geometry(16, seed=2))
     first = [unpaired[i]["b_path"] for i in range(6)]
     assert unpaired[0]["a_path"] == "synthetic://unpaired/train/A/0" and first[0].startswith(
         "synthetic://unpaired/train/B/"
     )
-    assert first == [SyntheticUnpairedDataset(6, 16, seed=2)[i]["b_path"] for i in range(6)]
+    assert first == [
+        SyntheticUnpairedDataset(6, 16, synthetic_geometry(16, seed=2))[i]["b_path"] for i in range(6)
+    ]
     unpaired.set_epoch(1)
     assert [unpaired[i]["b_path"] for i in range(6)] != first
 
@@ -85,7 +91,7 @@ def test_write_synthetic_folder_matches_generators_and_layouts(tmp_path: Path) -
     ]
     label, photo = synthetic_pair(1, 16, seed=4, split="train")
     assert np.array_equal(read_image(paired / "train" / "0001.png"), np.concatenate([label, photo], axis=1))
-    item = AlignedDataset(paired, "train", train=False, preprocess="none", flip=False)[1]
+    item = AlignedDataset(paired, "train", Geometry(train=False, preprocess="none", flip=False))[1]
     assert torch.equal(item["a"], to_tensor(label)) and torch.equal(item["b"], to_tensor(photo))
 
     unpaired = write_synthetic_folder(tmp_path / "u", "unpaired", count=2, size=16, seed=4, splits=("train",))
@@ -93,4 +99,4 @@ def test_write_synthetic_folder_matches_generators_and_layouts(tmp_path: Path) -
     assert np.array_equal(
         read_image(unpaired / "trainB" / "0001.png"), synthetic_domain_image("b", 1, 16, seed=4)
     )
-    assert len(UnalignedDataset(unpaired, preprocess="none")) == 2
+    assert len(UnalignedDataset(unpaired, "train", Geometry(preprocess="none"))) == 2

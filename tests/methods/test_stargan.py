@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from i2i.data.labelled import SyntheticDomainsDataset
+from i2i.data.synthetic import synthetic_geometry
 from i2i.methods import Batch, StarGAN
 
 
@@ -21,7 +22,7 @@ def tiny_stargan(**kwargs: object) -> StarGAN:
 
 
 def domain_batch(count: int = 6, size: int = 16) -> Batch:
-    data = SyntheticDomainsDataset(count, size, flip=False)
+    data = SyntheticDomainsDataset(count, size, synthetic_geometry(size, flip=False))
     return Batch.from_labelled_items(next(iter(DataLoader(data, batch_size=count))))
 
 

@@ -5,7 +5,7 @@ import os
 import torch
 from torch.utils.data import Dataset
 
-from i2i.data import SyntheticPairedDataset
+from i2i.data import Geometry, SyntheticPairedDataset
 from i2i.train.loader import EpochBatchSampler, EpochLoader
 
 
@@ -48,11 +48,11 @@ def test_persistent_workers_see_each_epoch() -> None:
 
     # Real crops: a persistent worker gives epoch 1 its own crops, the ones set_epoch(1) selects in
     # this process (a plain persistent DataLoader would repeat epoch 0's).
-    data = SyntheticPairedDataset(4, 16, load_size=16, crop_size=8, preprocess="crop", flip=True)
+    data = SyntheticPairedDataset(4, 16, Geometry(load_size=16, crop_size=8, preprocess="crop"))
     loader = EpochLoader(data, num_workers=1, persistent_workers=True)
     epoch0 = next(loader.epoch(0, [[0, 1, 2, 3]]))["a"]
     epoch1 = next(loader.epoch(1, [[0, 1, 2, 3]]))["a"]
-    reference = SyntheticPairedDataset(4, 16, load_size=16, crop_size=8, preprocess="crop", flip=True)
+    reference = SyntheticPairedDataset(4, 16, Geometry(load_size=16, crop_size=8, preprocess="crop"))
     assert torch.equal(epoch0, _crops(reference, 0, [0, 1, 2, 3]))
     assert torch.equal(epoch1, _crops(reference, 1, [0, 1, 2, 3]))
     assert not torch.equal(epoch0, epoch1)
