@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy import stats
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]  # the i2i checkout this script belongs to
 sys.path.insert(0, str(ROOT))
@@ -115,6 +116,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--inception-weights", default=os.environ.get("I2I_INCEPTION_WEIGHTS"))
     p.add_argument("--skip-train", action="store_true", help="only evaluate the runs already in --out")
     p.add_argument("--tools", nargs="+", choices=["i2i", "reference"], default=["i2i", "reference"])
+    p.add_argument(
+        "--test-mode",
+        choices=["eval", "train"],
+        default="eval",
+        help="generators at test time: eval (i2i translate: running batch-norm statistics, no dropout) or "
+        "train (the reference test.py default without --eval: each image's own statistics, dropout on)",
+    )
     args = p.parse_args(argv)
     task = TASKS[args.dataset]
     if args.full:
@@ -235,8 +243,17 @@ def test_images(args: argparse.Namespace, task: Task) -> tuple[list[np.ndarray],
     return inputs, targets
 
 
-def translate(model: Path, inputs: list[np.ndarray], device: str) -> list[np.ndarray]:
-    translator = Translator(model, device=device, batch_size=8, direction=None)
+def translate(model: Path, inputs: list[np.ndarray], device: str, test_mode: str) -> list[np.ndarray]:
+    """Translate with i2i's Translator; ``test_mode="train"`` imitates the reference's ``test.py``
+    without ``--eval``: batch norm normalises each image by its own statistics and dropout stays on
+    (batch size 1, running statistics left untouched)."""
+    translator = Translator(model, device=device, batch_size=1 if test_mode == "train" else 8)
+    if test_mode == "train":
+        module: nn.Module = translator.backend.module  # type: ignore[attr-defined]
+        module.train()
+        for layer in module.modules():
+            if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                layer.momentum = 0.0  # use the batch's statistics, keep the running ones as they are
     return translator.translate_batch(inputs)
 
 
@@ -416,13 +433,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         run = args.out / f"{tool}_seed{seed}"
         model = run if tool == "i2i" else run / "generator.safetensors"
         torch.manual_seed(0)
-        values = score(translate(model, inputs, args.device))
+        values = score(translate(model, inputs, args.device, args.test_mode))
         results[tool][seed] = {k: v.tolist() for k, v in values.items()}
         print(
             f"{tool} seed {seed}: " + ", ".join(f"{k} {np.mean(v):.4f}" for k, v in values.items()),
             flush=True,
         )
-    (args.out / "results.json").write_text(
+    (args.out / f"results_{args.test_mode}.json").write_text(
         json.dumps(
             {
                 "args": vars(args)
@@ -434,7 +451,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             default=str,
         )
     )
-    print(f"\nscore: {scorer_name}; {len(inputs)} test inputs; interval: Welch t over seed means\n")
+    print(
+        f"\nscore: {scorer_name}; {len(inputs)} test inputs; generators in {args.test_mode} mode; "
+        "interval: Welch t over seed means\n"
+    )
     print(table(results, metrics))
 
 
