@@ -117,6 +117,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-train", action="store_true", help="only evaluate the runs already in --out")
     p.add_argument("--tools", nargs="+", choices=["i2i", "reference"], default=["i2i", "reference"])
     p.add_argument(
+        "--lockstep",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only check the training step: N steps of both tools from the same weights on the same batches",
+    )
+    p.add_argument(
         "--test-mode",
         choices=["eval", "train"],
         default="eval",
@@ -343,6 +350,81 @@ def unpaired_scorer(args: argparse.Namespace, task: Task, targets: list[np.ndarr
     return name, share
 
 
+# --- lockstep check ---------------------------------------------------------------------------------
+
+
+def lockstep(args: argparse.Namespace, task: Task, steps: int) -> None:
+    """Same initial weights, same batches, ``steps`` training steps in both tools; print the largest
+    weight difference after each step. Tiny networks, no dropout and no image pool (the only random
+    parts of a step), so any difference is a difference in the training step itself."""
+    import contextlib
+    import io
+
+    from i2i.export.reference import convert_reference_state_dict
+    from i2i.methods import Batch, CycleGAN, Pix2Pix
+
+    stub = args.out / "stubs"
+    stub.mkdir(parents=True, exist_ok=True)
+    (stub / "wandb.py").write_text("# stub: the reference imports wandb even when unused\n")
+    sys.path[:0] = [str(args.reference), str(stub)]
+    cwd = os.getcwd()
+    os.chdir(args.reference)
+    sys.argv = [
+        "train.py", "--dataroot=unused", f"--model={task.ref_model}", f"--direction={task.ref_direction}",
+        f"--netG={args.netG}", "--ngf=8", "--ndf=8", "--no_dropout", "--pool_size=0",
+    ]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):
+        from options.train_options import TrainOptions  # the reference's modules
+
+        opt = TrainOptions().parse()
+        opt.device = torch.device("cpu")
+        if task.paired:
+            from models.pix2pix_model import Pix2PixModel as ReferenceModel
+        else:
+            from models.cycle_gan_model import CycleGANModel as ReferenceModel
+        ref = ReferenceModel(opt)
+    os.chdir(cwd)
+    ours: Pix2Pix | CycleGAN
+    g_kwargs = {"base_channels": 8, "dropout": 0.0, "norm": opt.norm}
+    d_kwargs = {"base_channels": 8, "norm": opt.norm}
+    common = {"generator": args.netG, "generator_kwargs": g_kwargs, "discriminator_kwargs": d_kwargs}
+    if task.paired:
+        ours = Pix2Pix(**common, gan_mode=opt.gan_mode, lambda_l1=opt.lambda_L1)
+        pairs = [(ref.netG, ours.generator), (ref.netD, ours.discriminator)]
+    else:
+        ours = CycleGAN(
+            generator=args.netG, generator_kwargs=g_kwargs, discriminator_kwargs=d_kwargs, pool_size=0
+        )
+        # the reference's D_A judges domain B (fake_B = G_A(A)): i2i's d_b
+        pairs = [
+            (ref.netG_A, ours.g_ab),
+            (ref.netG_B, ours.g_ba),
+            (ref.netD_A, ours.d_b),
+            (ref.netD_B, ours.d_a),
+        ]
+    for theirs, mine in pairs:
+        mine.load_state_dict(convert_reference_state_dict(theirs.state_dict(), mine))
+    ours.train()
+    rng = torch.Generator().manual_seed(0)
+    size = 128 if args.netG == "unet_128" else (256 if args.netG == "unet_256" else 64)
+    for step in range(steps):
+        a, b = (torch.rand(1, 3, size, size, generator=rng) * 2 - 1 for _ in range(2))  # i2i's a -> b
+        ref_a, ref_b = (b, a) if task.ref_direction == "BtoA" else (a, b)  # the reference's files A, B
+        ref.set_input({"A": ref_a, "B": ref_b, "A_paths": "", "B_paths": ""})
+        ref.optimize_parameters()
+        ours.training_step(Batch(a, b))
+        worst = 0.0
+        for (
+            theirs,
+            mine,
+        ) in pairs:  # weights only: D's running statistics are never used (D stays in train mode)
+            mapped = convert_reference_state_dict(theirs.state_dict(), mine)
+            for key, value in mine.state_dict().items():
+                if "running" not in key and "num_batches" not in key:
+                    worst = max(worst, (mapped[key].float() - value.float()).abs().max().item())
+        print(f"step {step + 1}: max |weight difference| {worst:.3g}", flush=True)
+
+
 # --- statistics ---------------------------------------------------------------------------------------
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "fid": False, "kid": False, "target_share": True}
@@ -406,6 +488,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     task = TASKS[args.dataset]
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.lockstep:
+        lockstep(args, task, args.lockstep)
+        return
     jobs = [(tool, seed) for seed in args.seeds for tool in args.tools]
     print(
         f"{args.dataset}: {task.method} {args.netG} ngf {args.ngf} ndf {args.ndf}, load {args.load_size} -> "
