@@ -81,7 +81,9 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
         return image
     bands = [
         np.asarray(
-            Image.fromarray(np.ascontiguousarray(image[:, :, c])).resize((width, height), Image.BICUBIC)
+            Image.fromarray(np.ascontiguousarray(image[:, :, c])).resize(
+                (width, height), Image.Resampling.BICUBIC
+            )
         )
         for c in range(image.shape[2])
     ]

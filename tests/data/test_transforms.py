@@ -134,7 +134,7 @@ def test_resize_is_the_reference_filter_pil_bicubic() -> None:
 
     rgb = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
     for height, width in ((16, 20), (64, 90)):  # shrink and enlarge
-        expected = np.asarray(Image.fromarray(rgb).resize((width, height), Image.BICUBIC))
+        expected = np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BICUBIC))
         np.testing.assert_array_equal(resize(rgb, height, width), expected)
     assert resize(rgb, 37, 53) is rgb  # same size: untouched
     assert resize(rgb[:, :, 0], 8, 8).shape == (8, 8, 1)
