@@ -20,7 +20,12 @@ Eval follows the reference's test mode, which sets ``load_size = crop_size`` and
 reference still crops *randomly* at test time where a crop remains, here the crop is centred so that
 evaluation is repeatable. Every mode ends by rounding H and W to the nearest multiple of ``size_multiple``
 (at least one multiple) with a resize, like the reference's ``__make_power_2(base=4)``, so the output
-always fits the generator. Resizes are bicubic, as in the reference.
+always fits the generator.
+
+Every resize, in training, evaluation and :class:`~i2i.infer.Translator`, is :func:`resize`: PIL's
+bicubic filter, which widens its kernel by the shrink factor (antialiasing) when downscaling. That is
+the filter of the reference's ``transforms.Resize`` on PIL images, so the same file gives the same
+pixels here, there, in training and at test time.
 """
 
 from __future__ import annotations
@@ -30,31 +35,74 @@ from typing import Literal, get_args
 import albumentations as A
 import cv2
 import numpy as np
+from PIL import Image
 from torch import Tensor
 
 from i2i.data.io import to_tensor
 
-__all__ = ["PREPROCESS_MODES", "PairedTransform", "Preprocess", "make_multiple", "scale_width"]
+__all__ = ["PREPROCESS_MODES", "PairedTransform", "Preprocess", "make_multiple", "resize", "scale_width"]
 
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 PREPROCESS_MODES: tuple[str, ...] = get_args(Preprocess)
 
 
-def scale_width(
-    image: np.ndarray, width: int, min_height: int, interpolation: int = cv2.INTER_CUBIC
-) -> np.ndarray:
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bicubic resize of a ``uint8`` image, antialiased when shrinking: the one resize of i2i.
+
+    PIL's bicubic filter (``a = -0.5``) stretches its support by the scale factor when shrinking, so
+    frequencies above the new Nyquist limit are filtered out instead of folding back as aliasing
+    (OpenCV's ``INTER_CUBIC`` samples a fixed 4x4 neighbourhood and aliases). It is the filter of
+    the reference's ``torchvision.transforms.Resize`` on PIL images, so both give the same pixels.
+    Channels are resized one by one (PIL's multi-band modes do the same per band), so any channel
+    count works.
+
+    Args:
+        image: ``uint8`` ``(H, W)`` or ``(H, W, C)``.
+        height: Output height.
+        width: Output width.
+
+    Returns:
+        ``uint8`` ``(height, width, C)`` (a trailing channel axis is added to 2-D input); ``image``
+        itself when it already has that size.
+
+    Example:
+        >>> columns = 127.5 + 127.5 * np.cos(2 * np.pi * np.arange(64) / 2.5)  # stripes of period 2.5 px
+        >>> stripes = np.tile(columns, (64, 1)).round().astype(np.uint8)
+        >>> small = resize(stripes, 16, 16)  # shrunk by 4: periods under 8 px cannot be represented
+        >>> small.shape, float(small[:, 2:-2].std()) < 1  # filtered to flat grey, not folded back
+        ((16, 16, 1), True)
+    """
+    if image.dtype != np.uint8:
+        raise ValueError(f"resize expects uint8 pixels, got {image.dtype}")
+    if min(height, width) < 1:
+        raise ValueError(f"resize needs a positive size, got {height}x{width}")
+    image = _hwc(image)
+    if image.shape[:2] == (height, width):
+        return image
+    bands = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(image[:, :, c])).resize(
+                (width, height), Image.Resampling.BICUBIC
+            )
+        )
+        for c in range(image.shape[2])
+    ]
+    return np.stack(bands, axis=2)
+
+
+def scale_width(image: np.ndarray, width: int, min_height: int) -> np.ndarray:
     """Resize so the width is ``width``, keeping the aspect ratio, with height at least ``min_height``."""
     height, old_width = image.shape[:2]
     new_height = max(int(width * height / old_width), min_height)
-    return _resize(image, new_height, width, interpolation)
+    return resize(image, new_height, width)
 
 
-def make_multiple(image: np.ndarray, multiple: int, interpolation: int = cv2.INTER_CUBIC) -> np.ndarray:
+def make_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     """Resize H and W to the nearest multiple of ``multiple`` (at least ``multiple``); no-op if they are."""
     height, width = image.shape[:2]
     new_height = max(multiple, round(height / multiple) * multiple)
     new_width = max(multiple, round(width / multiple) * multiple)
-    return _resize(image, new_height, new_width, interpolation)
+    return resize(image, new_height, new_width)
 
 
 class PairedTransform:
@@ -68,7 +116,6 @@ class PairedTransform:
         train: Random crop / flip when True; deterministic eval geometry when False.
         size_multiple: Output H and W are rounded to a multiple of this (4 for ResNet generators,
             ``2**depth`` for U-Nets).
-        interpolation: OpenCV interpolation flag for every resize.
 
     Example:
         >>> import numpy as np
@@ -87,7 +134,6 @@ class PairedTransform:
         flip: bool = True,
         train: bool = True,
         size_multiple: int = 4,
-        interpolation: int = cv2.INTER_CUBIC,
     ) -> None:
         if preprocess not in PREPROCESS_MODES:
             raise ValueError(f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {preprocess!r}")
@@ -101,7 +147,6 @@ class PairedTransform:
         self.flip = flip and train
         self.train = train
         self.size_multiple = size_multiple
-        self.interpolation = interpolation
         self._random = A.Compose(
             self._random_part(), additional_targets={"image_b": "image"}, seed=0, is_check_shapes=True
         )
@@ -109,12 +154,8 @@ class PairedTransform:
     def _random_part(self) -> list[A.BasicTransform]:
         size = self.crop_size
         parts: list[A.BasicTransform] = []
-        if self.preprocess == "resize_and_crop":
-            if self.train:
-                parts.append(A.Resize(self.load_size, self.load_size, interpolation=self.interpolation))
-                parts.append(A.RandomCrop(size, size))
-            else:
-                parts.append(A.Resize(size, size, interpolation=self.interpolation))
+        if self.preprocess == "resize_and_crop" and self.train:  # the resize is deterministic, see below
+            parts.append(A.RandomCrop(size, size))
         elif self.preprocess in ("crop", "scale_width_and_crop"):
             crop = A.RandomCrop if self.train else A.CenterCrop
             parts.append(crop(size, size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101))
@@ -123,11 +164,14 @@ class PairedTransform:
         return parts
 
     def _deterministic_resize(self, image: np.ndarray) -> np.ndarray:
+        if self.preprocess == "resize_and_crop":
+            side = self.load_size if self.train else self.crop_size
+            return resize(image, side, side)
         if self.preprocess == "scale_width":
-            return scale_width(image, self.load_size, self.crop_size, self.interpolation)
+            return scale_width(image, self.load_size, self.crop_size)
         if self.preprocess == "scale_width_and_crop":
             width = self.load_size if self.train else self.crop_size
-            return scale_width(image, width, self.crop_size, self.interpolation)
+            return scale_width(image, width, self.crop_size)
         return image
 
     def __call__(
@@ -151,17 +195,11 @@ class PairedTransform:
             targets["image_b"] = _hwc(self._deterministic_resize(_hwc(b)))
         self._random.set_random_seed(seed)
         out = self._random(**targets)
-        a_out = to_tensor(_hwc(make_multiple(_hwc(out["image"]), self.size_multiple, self.interpolation)))
+        a_out = to_tensor(_hwc(make_multiple(_hwc(out["image"]), self.size_multiple)))
         if b is None:
             return a_out, None
-        b_out = to_tensor(_hwc(make_multiple(_hwc(out["image_b"]), self.size_multiple, self.interpolation)))
+        b_out = to_tensor(_hwc(make_multiple(_hwc(out["image_b"]), self.size_multiple)))
         return a_out, b_out
-
-
-def _resize(image: np.ndarray, height: int, width: int, interpolation: int) -> np.ndarray:
-    if image.shape[:2] == (height, width):
-        return image
-    return _hwc(cv2.resize(image, (width, height), interpolation=interpolation))
 
 
 def _hwc(image: np.ndarray) -> np.ndarray:

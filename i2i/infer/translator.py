@@ -18,10 +18,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from i2i.data.io import convert_channels
+from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
 from i2i.infer.tiling import pad_to_multiple, run_tiled
 
@@ -141,9 +141,9 @@ class Translator:
         height, width = image.shape[:2]
         if self.resize is not None:
             height, width = resized_shape(height, width, self.resize, self.card.size_multiple)
-            image = _resize(image, height, width)
+            image = resize(image, height, width)  # the training pipeline's resize
             if alpha is not None:
-                alpha = _resize(alpha, height, width)
+                alpha = resize(alpha, height, width)[:, :, 0]
         chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
         chw *= self._scale
         chw += self._low
@@ -221,10 +221,3 @@ class Translator:
             size_multiple=self.card.size_multiple,
             batch_size=self.batch_size,
         )
-
-
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Area interpolation to shrink (no aliasing), bicubic to enlarge; keeps a trailing channel axis."""
-    shrink = height * width < image.shape[0] * image.shape[1]
-    resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return resized[:, :, None] if image.ndim == 3 and resized.ndim == 2 else resized

@@ -116,19 +116,20 @@ class Pix2Pix(Method):
         fake_b = self.generator(real_a)  # G(x)
         losses: dict[str, Tensor] = {}
 
+        # D first, as the paper's alternation and the reference's optimize_parameters: real pairs
+        # (x, y) against detached fakes (x, G(x)); G's step below then plays against the updated D.
+        loss_d = self.discriminator_loss(
+            self.discriminator, torch.cat([real_a, real_b], 1), torch.cat([real_a, fake_b], 1)
+        )
+        self.step(self.optimizers["d"], loss_d["d"])
+        self.clip_weights(self.discriminator)
+
         if self.generator_turn():  # G: fool D on the pair and stay near the target (1 step in n_critic)
             with frozen(self.discriminator):
                 loss_g_gan = generator_loss(self.discriminator(torch.cat([real_a, fake_b], 1)), self.gan_mode)
                 loss_g_l1 = l1_loss(fake_b, real_b)
                 self.step(self.optimizers["g"], loss_g_gan + self.lambda_l1 * loss_g_l1)
             losses |= {"g/gan": loss_g_gan, "g/l1": loss_g_l1}
-
-        # D: real pairs (x, y) against detached fakes (x, G(x))
-        loss_d = self.discriminator_loss(
-            self.discriminator, torch.cat([real_a, real_b], 1), torch.cat([real_a, fake_b], 1)
-        )
-        self.step(self.optimizers["d"], loss_d["d"])
-        self.clip_weights(self.discriminator)
         self.steps_done += 1
 
         losses |= loss_d

@@ -115,3 +115,15 @@ def test_execution_providers_fastest_first_and_clear_errors() -> None:
     assert onnx_providers("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     with pytest.raises(ValueError, match="CUDAExecutionProvider, which is not installed"):
         onnx_providers("cuda", ["CPUExecutionProvider"])
+
+
+def test_resize_gives_the_pixels_the_training_pipeline_gives(make_weights: WeightsFactory) -> None:
+    """``Translator(resize=S)`` feeds the network what eval-mode preprocessing at size S produces."""
+    import torch
+
+    from i2i.data.transforms import PairedTransform
+
+    image = np.random.default_rng(2).integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    prepared = Translator(make_weights(), device="cpu", resize=32).prepare(image)
+    expected, _ = PairedTransform(preprocess="resize_and_crop", crop_size=32, train=False)(image)
+    torch.testing.assert_close(torch.from_numpy(prepared.array), expected, rtol=0, atol=1e-6)
