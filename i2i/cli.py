@@ -354,12 +354,19 @@ def eval_command(
     fid_method: Annotated[
         str, typer.Option(help="exact (fast) or sqrtm (pytorch-fid's steps, slow).")
     ] = "exact",
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated, from psnr,ssim,l1,fid,kid [default: psnr,ssim,l1 when paired, "
+            "plus fid,kid when the Inception weights are at hand; fid,kid when unpaired]."
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Score MODEL on its test split: FID and KID against real targets, PSNR/SSIM/L1 when paired."""
+    """Score MODEL on its test split: PSNR/SSIM/L1 when paired, FID and KID against real targets."""
     import json
 
-    from i2i.metrics.evaluate import evaluate, format_rows
+    from i2i.metrics.evaluate import evaluate, format_rows, skipped_note
 
     result = evaluate(
         model,
@@ -372,7 +379,11 @@ def eval_command(
         device=device,
         max_images=max_images,
         fid_method=fid_method,
+        metrics=None if metrics is None else [name.strip() for name in metrics.split(",") if name.strip()],
     )
+    note = skipped_note(result)
+    if note:
+        typer.echo(note, err=True)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
