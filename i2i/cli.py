@@ -357,8 +357,8 @@ def eval_command(
     metrics: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated, from psnr,ssim,l1,fid,kid [default: psnr,ssim,l1 when paired, "
-            "plus fid,kid when the Inception weights are at hand; fid,kid when unpaired]."
+            help="Comma-separated, from psnr,ssim,l1,fid,kid (default: psnr,ssim,l1 when paired, "
+            "plus fid,kid when the Inception weights are at hand; fid,kid when unpaired)."
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
