@@ -283,9 +283,9 @@ class _Run:
             None  # FID network for train.eval_every; loaded now so a missing file fails early
         )
         if t.eval_every is not None:
-            from i2i.metrics.inception import load_fid_inception
+            from i2i.metrics.evaluate import training_inception
 
-            self.inception = load_fid_inception(t.inception_weights, device=self.device)
+            self.inception = training_inception(t.eval_metric, t.inception_weights, device=self.device)
         if self.resume_from is not None:
             self._load(self.resume_from)
         self.sample_batch = self._fixed_sample_batch()

@@ -48,3 +48,19 @@ def test_evaluation_keeps_the_best_checkpoint_and_does_not_change_training(
     a = load_file(str(plain.checkpoint / "weights.safetensors"))
     b = load_file(str(evaluated.checkpoint / "weights.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_evaluation_without_inception_weights_scores_the_paired_metrics(
+    tiny_recipe: TinyRecipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("I2I_CACHE", str(tmp_path / "empty_cache"))
+    monkeypatch.delenv("I2I_INCEPTION_WEIGHTS", raising=False)
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("i2i.metrics.inception._download", no_network)
+    evaluation = ["train.eval_every=2", "train.eval_metric=psnr", "train.eval_max_images=2"]
+    train(tiny_recipe("demo_pix2pix", "train.max_steps=2", *evaluation), tmp_path / "run", progress=False)
+    (record,) = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    assert {"psnr", "ssim", "l1"} <= record.keys() and "fid" not in record and record["num_images"] == 2
