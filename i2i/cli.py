@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, TypeVar, cast
 
+import click
 import typer
 
 from i2i import __version__
@@ -14,6 +19,78 @@ app = typer.Typer(
     help="Image-to-image translation: train pix2pix / CycleGAN, export to ONNX, translate folders.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+)
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ExitOn:
+    """Exit with ``code`` after printing ``PREFIX MESSAGE`` to stderr when a command raises ``error``.
+
+    ``error`` is a class or ``"module:Class"``, resolved only when something was raised, so the CLI
+    imports no library module (and no torch) before a command runs.
+    """
+
+    error: str | type[BaseException]
+    code: int
+    prefix: str = "error: "
+
+    def error_type(self) -> type[BaseException] | None:
+        """The class; ``None`` when its module cannot be imported (then nothing of it was raised)."""
+        if not isinstance(self.error, str):
+            return self.error
+        module, _, name = self.error.partition(":")
+        try:
+            error: type[BaseException] = getattr(importlib.import_module(module), name)
+        except ImportError:  # e.g. a torch built without torch.distributed
+            return None
+        return error
+
+
+def exits_on(*codes: ExitOn) -> Callable[[Command], Command]:
+    """Turn the library errors a command raises into one ``error: MESSAGE`` line and an exit code.
+
+    The first matching entry wins; anything else (a bug) keeps its traceback. Exit codes: 2 for bad
+    input (recipe, file, option), 1 for a job that ran and failed; each command lists its own.
+    """
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except (typer.Exit, typer.Abort, click.ClickException):
+                raise
+            except Exception as error:
+                entry = next((e for e in codes if isinstance(error, e.error_type() or ())), None)
+                if entry is None:
+                    raise
+                message = error.args[0] if isinstance(error, KeyError) and error.args else error
+                typer.echo(f"{entry.prefix}{message}", err=True)
+                raise typer.Exit(entry.code) from error
+
+        wrapper.exit_codes = codes  # type: ignore[attr-defined]  # for tests/test_cli.py
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+BAD_INPUT = (ExitOn(ValueError, 2), ExitOn(OSError, 2))
+"""Unusable model files, data or options."""
+TRAINING_ERRORS = (
+    ExitOn("i2i.config:RecipeError", 2),
+    ExitOn("i2i.train:RunDirError", 2),
+    ExitOn("i2i.train:NonFiniteLossError", 1),
+    ExitOn(ValueError, 1),
+    ExitOn(OSError, 1),
+    # a failed process of --devices N (ChildFailedError names its exception)
+    ExitOn(
+        "torch.distributed.elastic.multiprocessing.errors:ChildFailedError",
+        1,
+        "error: a training process failed: ",
+    ),
 )
 
 
@@ -62,6 +139,7 @@ def recipes() -> None:
 
 
 @app.command()
+@exits_on(*TRAINING_ERRORS)
 def train(
     recipe: Annotated[
         str, typer.Argument(help="Recipe YAML file or bundled recipe name (see `i2i recipes`).")
@@ -95,32 +173,16 @@ def train(
     """Train the method that RECIPE describes; run it again to resume, Ctrl-C saves a checkpoint."""
     import os
 
-    from i2i.config import RecipeError, load_recipe
+    from i2i.config import load_recipe
     from i2i.launch import run_training
-    from i2i.train import NonFiniteLossError, RunDirError
 
-    try:
-        loaded = load_recipe(recipe, overrides or [])
-    except RecipeError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    loaded = load_recipe(recipe, overrides or [])
     run_dir = out if out is not None else Path("runs") / loaded.name
     try:
         result = run_training(loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress)
-    except RunDirError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
-    except (NonFiniteLossError, ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
     except KeyboardInterrupt:
         typer.echo(f"interrupted; checkpoint saved in {run_dir}; run the same command to resume", err=True)
         raise typer.Exit(130) from None
-    except Exception as error:  # a failed process of --devices N (ChildFailedError names its exception)
-        if type(error).__name__ != "ChildFailedError":
-            raise
-        typer.echo(f"error: a training process failed: {error}", err=True)
-        raise typer.Exit(1) from error
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
         return
     typer.echo(
@@ -132,6 +194,7 @@ def train(
 
 
 @app.command()
+@exits_on(*TRAINING_ERRORS)
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the two demo runs.")] = Path(
         "runs/demo"
@@ -167,6 +230,10 @@ def data_list() -> None:
 
 
 @data_app.command("download")
+@exits_on(
+    ExitOn("i2i.data.download:ManualDownloadRequired", 2, prefix=""),  # the message is the instructions
+    *(ExitOn(error, 1) for error in (KeyError, ValueError, RuntimeError, OSError)),
+)
 def data_download(
     name: Annotated[str, typer.Argument(help="Dataset name, e.g. facades, horse2zebra, edges2shoes.")],
     root: Annotated[Path, typer.Option(help="Parent folder of ROOT/NAME.")] = Path("datasets"),
@@ -181,22 +248,12 @@ def data_download(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Download dataset NAME into ROOT/NAME (resumes partial downloads; does nothing if present)."""
-    from i2i.data.download import ManualDownloadRequired, Method, download_dataset
+    from i2i.data.download import Method, download_dataset
 
     if method not in (None, "pix2pix", "cyclegan"):
         raise typer.BadParameter("must be pix2pix or cyclegan", param_hint="--method")
     collection: Method | None = None if method is None else "pix2pix" if method == "pix2pix" else "cyclegan"
-    try:
-        result = download_dataset(
-            name, root, method=collection, base_url=mirror, force=force, progress=progress
-        )
-    except ManualDownloadRequired as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from error
-    except (KeyError, ValueError, RuntimeError, OSError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else error
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(1) from error
+    result = download_dataset(name, root, method=collection, base_url=mirror, force=force, progress=progress)
     source = result.source
     if result.already_present:
         typer.echo(f"{source.name} is already in {result.path} (--force downloads it again)")
@@ -205,6 +262,7 @@ def data_download(
 
 
 @app.command()
+@exits_on(*BAD_INPUT)
 def translate(
     input_dir: Annotated[Path, typer.Argument(help="Folder of images, searched recursively.")],
     model: Annotated[
@@ -236,37 +294,34 @@ def translate(
     from i2i.infer import Translator
     from i2i.infer.pipeline import OutputFormat, translate_folder
 
-    try:
-        translator = Translator(
-            model,
-            device=device,
-            precision=precision,
-            batch_size=batch_size,
-            tile=tile,
-            overlap=overlap,
-            resize=resize,
-            direction=direction,
-            domain=domain,
-        )
-        summary = translate_folder(
-            translator,
-            input_dir,
-            out,
-            output_format=cast(OutputFormat, output_format),  # checked by translate_folder
-            quality=quality,
-            skip_existing=skip_existing,
-            workers=workers,
-            progress=progress,
-        )
-    except (ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    translator = Translator(
+        model,
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        tile=tile,
+        overlap=overlap,
+        resize=resize,
+        direction=direction,
+        domain=domain,
+    )
+    summary = translate_folder(
+        translator,
+        input_dir,
+        out,
+        output_format=cast(OutputFormat, output_format),  # checked by translate_folder
+        quality=quality,
+        skip_existing=skip_existing,
+        workers=workers,
+        progress=progress,
+    )
     for line in summary.lines():
         typer.echo(line)
     raise typer.Exit(0 if summary.ok else 1)
 
 
 @app.command("eval")
+@exits_on(ExitOn("i2i.metrics:InceptionWeightsError", 2), *BAD_INPUT)
 def eval_command(
     model: Annotated[
         Path, typer.Argument(help=".onnx file, .safetensors weights, checkpoint or run directory.")
@@ -295,33 +350,36 @@ def eval_command(
     fid_method: Annotated[
         str, typer.Option(help="exact (fast) or sqrtm (pytorch-fid's steps, slow).")
     ] = "exact",
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated, from psnr,ssim,l1,fid,kid (default: psnr,ssim,l1 when paired, "
+            "plus fid,kid when the Inception weights are at hand; fid,kid when unpaired)."
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Score MODEL on its test split: FID and KID against real targets, PSNR/SSIM/L1 when paired."""
+    """Score MODEL on its test split: PSNR/SSIM/L1 when paired, FID and KID against real targets."""
     import json
 
-    from i2i.metrics import InceptionWeightsError
-    from i2i.metrics.evaluate import evaluate, format_rows
+    from i2i.metrics.evaluate import evaluate, format_rows, skipped_note
 
-    try:
-        result = evaluate(
-            model,
-            data_root=data,
-            split=split,
-            layout=layout,
-            direction=direction,
-            inception_weights=inception_weights,
-            batch_size=batch_size,
-            device=device,
-            max_images=max_images,
-            fid_method=fid_method,
-        )
-    except InceptionWeightsError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
-    except (ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    result = evaluate(
+        model,
+        data_root=data,
+        split=split,
+        layout=layout,
+        direction=direction,
+        inception_weights=inception_weights,
+        batch_size=batch_size,
+        device=device,
+        max_images=max_images,
+        fid_method=fid_method,
+        metrics=None if metrics is None else [name.strip() for name in metrics.split(",") if name.strip()],
+    )
+    note = skipped_note(result)
+    if note:
+        typer.echo(note, err=True)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -337,6 +395,7 @@ def eval_command(
 
 
 @app.command()
+@exits_on(*BAD_INPUT)
 def report(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by i2i train.")],
     samples: Annotated[int, typer.Option(help="Test translations in the gallery.")] = 8,
@@ -345,15 +404,12 @@ def report(
     """Write RUN_DIR/report.html: recipe, loss and metric curves, checkpoints and test translations."""
     from i2i.metrics.report import write_report
 
-    try:
-        path = write_report(run_dir, num_samples=samples, device=device)
-    except (ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    path = write_report(run_dir, num_samples=samples, device=device)
     typer.echo(f"wrote {path}")
 
 
 @app.command()
+@exits_on(ExitOn("i2i.export:VerifyError", 1), *BAD_INPUT)
 def export(
     source: Annotated[
         Path,
@@ -387,29 +443,22 @@ def export(
     ] = True,
 ) -> None:
     """Export the generator in SOURCE to ONNX (eval mode; dynamic batch, height and width)."""
-    from i2i.export import VerifyError, export_onnx_with_report, load_source
+    from i2i.export import export_onnx_with_report, load_source
 
-    try:
-        generator, card = load_source(
-            source, direction=direction, arch=arch, in_channels=in_channels, out_channels=out_channels
-        )
-        report = export_onnx_with_report(
-            generator,
-            card,
-            out,
-            opset=opset,
-            precision=precision,
-            calibration_images=calibrate,
-            calibration_size=calibrate_size,
-            calibrate_method=calibrate_method,
-            verify=verify,
-        )
-    except VerifyError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
-    except (ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    generator, card = load_source(
+        source, direction=direction, arch=arch, in_channels=in_channels, out_channels=out_channels
+    )
+    report = export_onnx_with_report(
+        generator,
+        card,
+        out,
+        opset=opset,
+        precision=precision,
+        calibration_images=calibrate,
+        calibration_size=calibrate_size,
+        calibrate_method=calibrate_method,
+        verify=verify,
+    )
     size_mb = out.stat().st_size / 1e6
     typer.echo(
         f"wrote {out} ({card.arch}, {card.method} {card.direction}, {precision}, {size_mb:.1f} MB) "
@@ -424,6 +473,7 @@ def export(
 
 
 @app.command()
+@exits_on(*BAD_INPUT)
 def info(
     model: Annotated[Path, typer.Argument(help="An exported .onnx file or .safetensors weights.")],
 ) -> None:
@@ -431,42 +481,38 @@ def info(
     from i2i.export import read_onnx_card
     from i2i.weights import read_model_cards
 
-    try:
-        if not model.is_file():
-            raise ValueError(f"{model}: no such file")
-        if model.suffix not in (".onnx", ".safetensors"):
-            raise ValueError(
-                f"{model}: i2i info reads .onnx and .safetensors files "
-                "(for a reference .pth file, run `i2i import-reference` first)"
-            )
-        if model.suffix == ".onnx":
-            card = read_onnx_card(model)
-            rows = {
-                "arch": card.arch,
-                "method": card.method,
-                "direction": card.direction,
-                "input kind": card.input_kind,
-                "channels": f"{card.in_channels} -> {card.out_channels}",
-                "value range": f"{card.value_range[0]:g} .. {card.value_range[1]:g}",
-                "size multiple": card.size_multiple,
-                "crop size": card.crop_size,
-                "precision": card.precision,
-                "mode": "eval (batch-norm running statistics, no dropout)",
-                "input": f"{card.input_name} (batch, {card.in_channels}, height, width) float32",
-                "output": f"{card.output_name} (batch, {card.out_channels}, height, width) float32",
-                **({"domains": ", ".join(card.domains)} if card.domains else {}),
-                "i2i version": card.version,
-                "recipe": f"{len(card.recipe.splitlines())} lines" if card.recipe else "(none)",
-            }
-            for key, value in rows.items():
-                typer.echo(f"{key + ':':<15}{value}")
-            return
-        cards = read_model_cards(model)
-        if not cards:
-            raise ValueError(f"{model}: holds no i2i generator description")
-    except (ValueError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    if not model.is_file():
+        raise ValueError(f"{model}: no such file")
+    if model.suffix not in (".onnx", ".safetensors"):
+        raise ValueError(
+            f"{model}: i2i info reads .onnx and .safetensors files "
+            "(for a reference .pth file, run `i2i import-reference` first)"
+        )
+    if model.suffix == ".onnx":
+        card = read_onnx_card(model)
+        rows = {
+            "arch": card.arch,
+            "method": card.method,
+            "direction": card.direction,
+            "input kind": card.input_kind,
+            "channels": f"{card.in_channels} -> {card.out_channels}",
+            "value range": f"{card.value_range[0]:g} .. {card.value_range[1]:g}",
+            "size multiple": card.size_multiple,
+            "crop size": card.crop_size,
+            "precision": card.precision,
+            "mode": "eval (batch-norm running statistics, no dropout)",
+            "input": f"{card.input_name} (batch, {card.in_channels}, height, width) float32",
+            "output": f"{card.output_name} (batch, {card.out_channels}, height, width) float32",
+            **({"domains": ", ".join(card.domains)} if card.domains else {}),
+            "i2i version": card.version,
+            "recipe": f"{len(card.recipe.splitlines())} lines" if card.recipe else "(none)",
+        }
+        for key, value in rows.items():
+            typer.echo(f"{key + ':':<15}{value}")
+        return
+    cards = read_model_cards(model)
+    if not cards:
+        raise ValueError(f"{model}: holds no i2i generator description")
     for card in cards:
         kwargs = ", ".join(f"{k}={v}" for k, v in sorted(card.kwargs.items()))
         typer.echo(f"{card.direction}: {card.arch}({kwargs})")
@@ -483,6 +529,7 @@ def info(
 
 
 @app.command("import-reference")
+@exits_on(*BAD_INPUT, ExitOn(RuntimeError, 2))
 def import_reference(
     file: Annotated[Path, typer.Argument(help="Reference pytorch-CycleGAN-and-pix2pix latest_net_G.pth.")],
     arch: Annotated[str, typer.Option(help="Its generator (--netG): resnet_9blocks, unet_256 ...")],
@@ -495,16 +542,12 @@ def import_reference(
     from i2i.export.onnx import load_reference_source
     from i2i.weights import save_weights
 
-    try:
-        if not file.is_file():
-            raise ValueError(f"{file}: no such file")
-        generator, card = load_reference_source(
-            file, arch, direction=direction, in_channels=in_channels, out_channels=out_channels
-        )
-        save_weights(out, generator.state_dict(), [card])
-    except (ValueError, OSError, RuntimeError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    if not file.is_file():
+        raise ValueError(f"{file}: no such file")
+    generator, card = load_reference_source(
+        file, arch, direction=direction, in_channels=in_channels, out_channels=out_channels
+    )
+    save_weights(out, generator.state_dict(), [card])
     typer.echo(
         f"wrote {out} ({arch}, base_channels {card.kwargs['base_channels']}, {card.kwargs['norm']} norm)"
     )

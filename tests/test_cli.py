@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from typer.testing import CliRunner
 
-from i2i.cli import app
+from i2i.cli import app, data_app
+from i2i.config import RecipeError
+from i2i.data.download import DownloadError, ManualDownloadRequired
+from i2i.export import VerifyError
+from i2i.metrics import InceptionWeightsError
+from i2i.train import NonFiniteLossError, RunDirError
 
 
 def test_models_lists_every_registered_name_with_its_summary() -> None:
@@ -36,3 +47,130 @@ def test_recipes_lists_every_bundled_recipe_with_its_description() -> None:
     assert len(lines) == len(entries) and {"facades", "horse2zebra", "demo_pix2pix"} <= dict(entries).keys()
     for line, (name, description) in zip(lines, entries, strict=True):
         assert line.split(maxsplit=1) == [name, description]
+
+
+class _ChildFailed(ChildFailedError):
+    def __init__(self) -> None:
+        Exception.__init__(self, "rank 1 (pid 7) exited with code 1")
+
+
+def _raise(error: BaseException) -> Callable[..., Any]:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    return fail
+
+
+TRAIN = ["train", "demo_pix2pix", "--no-progress"]
+EXIT_CODES = [  # (arguments, library function made to fail, its error, exit code, stderr)
+    (
+        TRAIN,
+        "i2i.config.load_recipe",
+        RecipeError("x.yaml: train.lr: bad"),
+        2,
+        "error: x.yaml: train.lr: bad",
+    ),
+    (TRAIN, "i2i.train.train", RunDirError("runs/x: changed recipe"), 2, "error: runs/x: changed recipe"),
+    (TRAIN, "i2i.train.train", NonFiniteLossError("g/l1 is nan"), 1, "error: g/l1 is nan"),
+    (TRAIN, "i2i.train.train", OSError("disk full"), 1, "error: disk full"),
+    (
+        [*TRAIN, "--devices", "2"],
+        "i2i.train.distributed.train_on_devices",
+        _ChildFailed(),
+        1,
+        "error: a training process failed: rank 1 (pid 7) exited with code 1",
+    ),
+    (["demo", "--no-progress"], "i2i.config.load_recipe", RecipeError("demo: bad"), 2, "error: demo: bad"),
+    (
+        ["data", "download", "cityscapes"],
+        "i2i.data.download.download_dataset",
+        ManualDownloadRequired("log in"),
+        2,
+        "log in",
+    ),
+    (
+        ["data", "download", "horse"],
+        "i2i.data.download.download_dataset",
+        KeyError("unknown 'horse'"),
+        1,
+        "error: unknown 'horse'",
+    ),
+    (
+        ["data", "download", "facades"],
+        "i2i.data.download.download_dataset",
+        DownloadError("timed out"),
+        1,
+        "error: timed out",
+    ),
+    (
+        ["translate", "in", "-m", "m.onnx", "-o", "out"],
+        "i2i.infer.Translator",
+        ValueError("bad model"),
+        2,
+        "error: bad model",
+    ),
+    (
+        ["eval", "m.onnx"],
+        "i2i.metrics.evaluate.evaluate",
+        InceptionWeightsError("get it"),
+        2,
+        "error: get it",
+    ),
+    (["eval", "m.onnx"], "i2i.metrics.evaluate.evaluate", OSError("unreadable"), 2, "error: unreadable"),
+    (["report", "runs/x"], "i2i.metrics.report.write_report", ValueError("no run"), 2, "error: no run"),
+    (
+        ["export", "runs/x", "-o", "m.onnx"],
+        "i2i.export.load_source",
+        VerifyError("too far"),
+        1,
+        "error: too far",
+    ),
+    (["export", "runs/x", "-o", "m.onnx"], "i2i.export.load_source", OSError("no file"), 2, "error: no file"),
+    (
+        ["info", "m.safetensors"],
+        "i2i.weights.read_generator_specs",
+        OSError("unreadable"),
+        2,
+        "error: unreadable",
+    ),
+    (
+        ["import-reference", "net.pth", "--arch", "unet_256", "-o", "m.safetensors"],
+        "i2i.export.onnx.load_reference_source",
+        RuntimeError("size mismatch"),
+        2,
+        "error: size mismatch",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "target", "error", "code", "stderr"), EXIT_CODES)
+def test_library_errors_become_one_line_and_an_exit_code(
+    args: list[str],
+    target: str,
+    error: Exception,
+    code: int,
+    stderr: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("m.safetensors", "net.pth"):
+        (tmp_path / name).write_bytes(b"")  # info and import-reference check the file exists first
+    monkeypatch.setattr(target, _raise(error))
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.stderr) == (code, stderr + "\n"), result.output
+
+
+def test_other_errors_keep_their_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("i2i.metrics.evaluate.evaluate", _raise(TypeError("a bug")))
+    result = CliRunner().invoke(app, ["eval", "m.onnx"])
+    assert isinstance(result.exception, TypeError) and "error:" not in result.output
+
+
+def test_every_error_a_command_maps_names_a_class() -> None:
+    commands = [*app.registered_commands, *data_app.registered_commands]
+    tables = [getattr(command.callback, "exit_codes", ()) for command in commands]
+    assert sum(1 for table in tables if table) == 9  # all but models, recipes and data list
+    for entry in (entry for table in tables for entry in table):
+        error = entry.error_type()
+        assert isinstance(error, type) and issubclass(error, Exception), entry

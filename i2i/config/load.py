@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-import i2i
 from i2i.config.schema import Recipe, method_names, recipe_type
 
 
@@ -24,8 +24,11 @@ class RecipeError(ValueError):
 
 
 def recipes_dir() -> Path:
-    """The repository's ``recipes/`` folder (next to the ``i2i`` package)."""
-    return Path(i2i.__file__).resolve().parents[1] / "recipes"
+    """The bundled recipes: the package data folder ``i2i/recipes/``, which the wheel installs too.
+
+    i2i is installed as plain files (never imported from a zip), so the resource is a real folder.
+    """
+    return Path(str(resources.files("i2i") / "recipes"))
 
 
 def list_recipes() -> list[tuple[str, str]]:

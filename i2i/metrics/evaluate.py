@@ -1,6 +1,11 @@
 """Evaluate a translation model on a test split: FID / KID against real target images, and
 PSNR / SSIM / L1 against the paired targets when the layout is paired.
 
+Which metrics run (:func:`choose_metrics`): those asked for, else PSNR / SSIM / L1 for a paired test
+set plus FID / KID when the Inception weights are at hand (given, ``$I2I_INCEPTION_WEIGHTS`` or
+cached); otherwise FID / KID are skipped, and ``EvalResult.skipped`` says so. An unpaired set has
+only FID / KID, so they are its default. Asking for FID or KID loads (or downloads) the weights.
+
 The test images come from :func:`i2i.data.build_dataset` in eval mode (deterministic geometry, no
 flip) with the settings of the model's own recipe (layout, sizes, direction), overridable per call.
 Translations go through :class:`i2i.infer.Translator` (uint8 in, uint8 out), exactly what
@@ -36,11 +41,21 @@ from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.backends import Backend, torch_device
 from i2i.metrics.fid import distribution_scores, extract_features
-from i2i.metrics.inception import RANDOM_WEIGHTS, FIDInceptionV3, load_fid_inception
+from i2i.metrics.inception import (
+    RANDOM_WEIGHTS,
+    WEIGHTS_ENV,
+    FIDInceptionV3,
+    InceptionWeightsError,
+    inception_weights_at_hand,
+    load_fid_inception,
+)
 from i2i.metrics.paired import PairedAccumulator
 from i2i.run_dir import RunDir
 
 HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
+PAIRED_METRICS = ("psnr", "ssim", "l1")  # each output against its own target
+FEATURE_METRICS = ("fid", "kid")  # the set of outputs against the set of targets, in FID Inception features
+METRICS = (*PAIRED_METRICS, *FEATURE_METRICS)
 
 Image = NDArray[np.uint8]
 
@@ -141,7 +156,11 @@ def _detect_layout(root: Path, split: str) -> str:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Scores of one model on one test split; ``psnr``/``ssim``/``l1`` are ``None`` when unpaired."""
+    """Scores of one model on one test split; a metric not computed is ``None``.
+
+    ``psnr``/``ssim``/``l1`` need a paired test set; ``skipped`` names the metrics left out because the
+    Inception weights were not at hand.
+    """
 
     model: str
     layout: str
@@ -150,22 +169,64 @@ class EvalResult:
     inception: str
     num_translated: int
     num_real: int
-    fid: float
-    kid: float
-    kid_std: float
+    fid: float | None = None
+    kid: float | None = None
+    kid_std: float | None = None
     psnr: float | None = None
     ssim: float | None = None
     l1: float | None = None
     samples: list[tuple[Image, Image, Image | None]] = field(default_factory=list, repr=False, compare=False)
+    skipped: tuple[str, ...] = ()
 
     def metrics(self) -> dict[str, float]:
-        """The numbers only: ``fid``, ``kid``, ``kid_std`` and, when paired, ``psnr``, ``ssim``, ``l1``."""
+        """The numbers computed: some of ``fid``, ``kid``, ``kid_std``, ``psnr``, ``ssim``, ``l1``."""
         names = ("fid", "kid", "kid_std", "psnr", "ssim", "l1")
         return {name: float(getattr(self, name)) for name in names if getattr(self, name) is not None}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: everything but the sample images."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "samples"}
+
+
+def choose_metrics(
+    requested: Sequence[str] | None, *, layout: str, weights_at_hand: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(metrics to compute, metrics skipped)`` for a test set of ``layout`` (see the module doc).
+
+    Args:
+        requested: Names from :data:`METRICS`, or ``None`` for the default.
+        layout: The test set's layout (paired metrics need a paired one: the registry's flag).
+        weights_at_hand: Whether the FID Inception weights are available without a download.
+
+    Raises:
+        ValueError: An unknown metric, or a paired metric asked for on an unpaired test set.
+    """
+    paired = data_layout(layout).paired
+    if requested is None:
+        if not paired:
+            return FEATURE_METRICS, ()  # nothing else applies: FID / KID as if asked for
+        if weights_at_hand:
+            return METRICS, ()
+        return PAIRED_METRICS, FEATURE_METRICS
+    unknown = [name for name in requested if name not in METRICS]
+    if unknown or not requested:
+        what = f"unknown metric {', '.join(map(repr, unknown))}" if unknown else "no metric given"
+        raise ValueError(f"{what}; choose from {', '.join(METRICS)}")
+    unpairable = [name for name in requested if name in PAIRED_METRICS and not paired]
+    if unpairable:
+        raise ValueError(f"{', '.join(unpairable)} need a paired test set; the layout is {layout!r}")
+    return tuple(name for name in METRICS if name in requested), ()
+
+
+def skipped_note(result: EvalResult) -> str | None:
+    """One line naming the skipped metrics and how to enable them, or ``None`` if none was skipped."""
+    if not result.skipped:
+        return None
+    return (
+        f"skipped {', '.join(result.skipped)}: the FID Inception weights are not at hand; "
+        f"--metrics {','.join(METRICS)} downloads them, or give the file with --inception-weights PATH "
+        f"or {WEIGHTS_ENV}=PATH"
+    )
 
 
 def _test_items(dataset: Dataset[dict[str, object]]) -> Iterator[tuple[Image | None, Image | None]]:
@@ -183,8 +244,10 @@ def _test_items(dataset: Dataset[dict[str, object]]) -> Iterator[tuple[Image | N
 def evaluate_translator(
     translator: Translator,
     data: TestData,
-    inception: nn.Module,
+    inception: nn.Module | None,
     *,
+    metrics: Sequence[str] = METRICS,
+    skipped: Sequence[str] = (),
     model_name: str = "",
     inception_name: str = "",
     batch_size: int = 16,
@@ -197,24 +260,36 @@ def evaluate_translator(
     Args:
         translator: Any translator (ONNX or PyTorch).
         data: The test images.
-        inception: The FID feature network (:func:`~i2i.metrics.inception.load_fid_inception`).
+        inception: The FID feature network (:func:`~i2i.metrics.inception.load_fid_inception`);
+            ``None`` when ``metrics`` holds neither ``fid`` nor ``kid``.
+        metrics: What to report (paired metrics only for a paired test set).
+        skipped: Recorded in ``EvalResult.skipped``.
         batch_size: Images per translation batch and per Inception batch.
         device: Where the Inception network runs.
         num_samples: Keep this many ``(input, output, target)`` triples in ``EvalResult.samples``.
         fid_method: ``"exact"`` or ``"sqrtm"`` (pytorch-fid's steps); see
             :func:`~i2i.metrics.fid.fid_from_features`.
     """
+    wants_features = any(name in FEATURE_METRICS for name in metrics)
+    if wants_features and inception is None:
+        raise ValueError("fid and kid need the FID Inception network")
+    features = inception if wants_features else None
     inputs: list[Image] = []
     targets: list[Image | None] = []
     fake_features: list[NDArray[np.float64]] = []
     real_features: list[NDArray[np.float64]] = []
     real_batch: list[Image] = []
-    paired = PairedAccumulator(value_range=(0.0, 1.0)) if data.paired else None
+    wants_paired = data.paired and any(name in PAIRED_METRICS for name in metrics)
+    paired = PairedAccumulator(value_range=(0.0, 1.0)) if wants_paired else None
     samples: list[tuple[Image, Image, Image | None]] = []
+    num_translated = num_real = 0
 
     def flush_inputs() -> None:
+        nonlocal num_translated
         outputs = translator.translate_batch(inputs)
-        fake_features.append(extract_features(inception, outputs, batch_size=batch_size, device=device))
+        num_translated += len(outputs)
+        if features is not None:
+            fake_features.append(extract_features(features, outputs, batch_size=batch_size, device=device))
         if paired is not None:
             paired.update(np.stack(outputs), np.stack([t for t in targets if t is not None]))
         for source, output, target in zip(inputs, outputs, targets, strict=True):
@@ -225,11 +300,13 @@ def evaluate_translator(
 
     for source, target in _test_items(data.dataset()):
         if target is not None:
+            num_real += 1
             real_batch.append(target)
             if len(real_batch) == batch_size:
-                real_features.append(
-                    extract_features(inception, real_batch, batch_size=batch_size, device=device)
-                )
+                if features is not None:
+                    real_features.append(
+                        extract_features(features, real_batch, batch_size=batch_size, device=device)
+                    )
                 real_batch.clear()
         if source is None:
             continue
@@ -239,27 +316,45 @@ def evaluate_translator(
         targets.append(target if data.paired else None)
     if inputs:
         flush_inputs()
-    if real_batch:
-        real_features.append(extract_features(inception, real_batch, batch_size=batch_size, device=device))
-    fake, real = np.concatenate(fake_features), np.concatenate(real_features)
-    scores = distribution_scores(fake, real, fid_method=fid_method)
-    pair_scores = paired.compute() if paired is not None else None
+    if real_batch and features is not None:
+        real_features.append(extract_features(features, real_batch, batch_size=batch_size, device=device))
+    values: dict[str, float | None] = {}
+    if features is not None:
+        scores = distribution_scores(
+            np.concatenate(fake_features), np.concatenate(real_features), fid_method=fid_method
+        )
+        values.update(fid=scores.fid, kid=scores.kid, kid_std=scores.kid_std)
+    if paired is not None:
+        pair_scores = paired.compute()
+        values.update(psnr=pair_scores.psnr, ssim=pair_scores.ssim, l1=pair_scores.l1)
+    wanted = {*metrics, *(("kid_std",) if "kid" in metrics else ())}
     return EvalResult(
         model=model_name,
         layout=data.layout,
         split=data.split,
         direction=data.direction,
-        inception=inception_name,
-        num_translated=scores.num_fake,
-        num_real=scores.num_real,
-        fid=scores.fid,
-        kid=scores.kid,
-        kid_std=scores.kid_std,
-        psnr=pair_scores.psnr if pair_scores else None,
-        ssim=pair_scores.ssim if pair_scores else None,
-        l1=pair_scores.l1 if pair_scores else None,
+        inception=inception_name if features is not None else "",
+        num_translated=num_translated,
+        num_real=num_real,
         samples=samples,
+        skipped=tuple(skipped),
+        **{name: value for name, value in values.items() if name in wanted},
     )
+
+
+def _scoring(
+    requested: Sequence[str] | None,
+    layout: str,
+    weights: str | Path | FIDInceptionV3 | None,
+    device: torch.device,
+) -> tuple[tuple[str, ...], tuple[str, ...], nn.Module | None, str]:
+    """``(metrics, skipped, Inception network or None, its description)`` for a test set."""
+    metrics, skipped = choose_metrics(
+        requested, layout=layout, weights_at_hand=inception_weights_at_hand(weights)
+    )
+    if not any(name in FEATURE_METRICS for name in metrics):
+        return metrics, skipped, None, ""
+    return (metrics, skipped, *_inception(weights, device))
 
 
 def _inception(weights: str | Path | FIDInceptionV3 | None, device: torch.device) -> tuple[nn.Module, str]:
@@ -286,6 +381,7 @@ def evaluate(
     layout: str | None = None,
     direction: str | None = None,
     inception_weights: str | Path | FIDInceptionV3 | None = None,
+    metrics: Sequence[str] | None = None,
     batch_size: int = 16,
     device: str = "auto",
     max_images: int | None = None,
@@ -302,6 +398,7 @@ def evaluate(
         direction: Which generator of a two-generator file (``a2b`` / ``b2a``).
         inception_weights: A weights file, ``None`` (env / cache / download), a loaded network, or
             ``"random"`` (tests only: meaningless numbers).
+        metrics: Names from :data:`METRICS`; ``None``: see :func:`choose_metrics`.
         batch_size: Images per batch.
         device: ``auto``, ``cpu``, ``cuda``, ``mps`` (``tensorrt`` for ONNX models; Inception then
             runs on ``auto``).
@@ -310,11 +407,10 @@ def evaluate(
         fid_method: ``"exact"`` (default) or ``"sqrtm"`` (pytorch-fid's steps, a minute on CPU).
 
     Raises:
-        i2i.metrics.InceptionWeightsError: The Inception weights are not available (says what to do).
-        ValueError: Unusable model or data options.
+        i2i.metrics.InceptionWeightsError: FID / KID asked for without usable weights (says what to do).
+        ValueError: Unusable model, data, options or metrics.
     """
     metrics_device = _metrics_device(device)
-    net, inception_name = _inception(inception_weights, metrics_device)  # fail early, before translating
     translator = Translator(model, device=device, batch_size=batch_size, direction=direction)
     card = translator.card
     data = TestData.resolve(
@@ -325,11 +421,16 @@ def evaluate(
         layout=layout,
         max_images=max_images,
     )
+    chosen, skipped, net, inception_name = _scoring(  # fail early, before translating
+        metrics, data.layout, inception_weights, metrics_device
+    )
     name = model.name if isinstance(model, Backend) else str(model)
     return evaluate_translator(
         translator,
         data,
         net,
+        metrics=chosen,
+        skipped=skipped,
         model_name=name,
         inception_name=inception_name,
         batch_size=batch_size,
@@ -344,6 +445,7 @@ def evaluate_generator(
     spec: ModelCard,
     *,
     inception: str | Path | FIDInceptionV3 | None = None,
+    metrics: Sequence[str] | None = None,
     data_root: str | Path | None = None,
     split: str | None = None,
     max_images: int | None = None,
@@ -353,20 +455,23 @@ def evaluate_generator(
 ) -> EvalResult:
     """Evaluate an in-memory generator (during training); its train/eval mode is restored after.
 
-    The test data follow ``spec.recipe`` and ``spec.direction``, as for a saved model.
+    The test data follow ``spec.recipe`` and ``spec.direction``, as for a saved model; ``metrics`` and
+    ``inception`` as for :func:`evaluate`.
     """
     was_training = generator.training
     metrics_device = _metrics_device(device)
-    net, inception_name = _inception(inception, metrics_device)
     try:
         backend = TorchBackend(generator, spec, device=device, channels_last=False)
         data = TestData.resolve(
             spec.recipe, direction=spec.direction, root=data_root, split=split, max_images=max_images
         )
+        chosen, skipped, net, inception_name = _scoring(metrics, data.layout, inception, metrics_device)
         return evaluate_translator(
             Translator(backend, batch_size=batch_size),
             data,
             net,
+            metrics=chosen,
+            skipped=skipped,
             model_name=f"{spec.arch} ({spec.direction})",
             inception_name=inception_name,
             batch_size=batch_size,
@@ -375,6 +480,19 @@ def evaluate_generator(
         )
     finally:
         generator.train(was_training)
+
+
+def training_inception(
+    metric: str, weights: str | Path | None, device: str | torch.device = "cpu"
+) -> FIDInceptionV3 | None:
+    """The FID network for evaluation during training, loaded once before training starts.
+
+    Loaded when ``metric`` is FID / KID (asked for: a missing file fails now, not at the first
+    evaluation) or when the weights are at hand; otherwise ``None``, and evaluations skip FID / KID.
+    """
+    if metric in FEATURE_METRICS or inception_weights_at_hand(weights):
+        return load_fid_inception(weights, device=device)
+    return None
 
 
 def is_better(metric: str, value: float, best: float | None) -> bool:
@@ -415,6 +533,8 @@ def evaluate_run(
     given and ``metric`` improves on ``RUN/checkpoints/best.json``, the record and the text pointer
     ``RUN/checkpoints/best`` (like ``last``) are rewritten atomically.
 
+    FID / KID are computed only with ``inception`` (see :func:`training_inception`) or weights at hand.
+
     Returns:
         ``(result, is_new_best)``.
     """
@@ -432,6 +552,8 @@ def evaluate_run(
     )
     values = result.metrics()
     if metric not in values:
+        if metric in result.skipped:  # the trainer loads the network for FID / KID (training_inception)
+            raise InceptionWeightsError(f"metric {metric!r}: {skipped_note(result)}")
         raise ValueError(f"metric {metric!r} needs a paired test set; this run's layout is {result.layout!r}")
     record = {"step": step, "checkpoint": checkpoint, "direction": result.direction, **values}
     record["num_images"] = result.num_translated
@@ -465,20 +587,22 @@ def read_eval_records(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def format_rows(result: EvalResult) -> Sequence[tuple[str, str]]:
-    """``(name, value)`` rows for a table: KID with its std, paired metrics when present."""
-    rows = [
-        ("FID", f"{result.fid:.2f}"),
-        ("KID (x1000)", f"{result.kid * 1000:.2f} ± {result.kid_std * 1000:.2f}"),
-    ]
-    if result.psnr is not None and result.ssim is not None and result.l1 is not None:
-        rows += [
-            ("PSNR (dB)", f"{result.psnr:.2f}"),
-            ("SSIM", f"{result.ssim:.4f}"),
-            ("L1", f"{result.l1:.4f}"),
-        ]
+    """``(name, value)`` rows for a table: the metrics computed (KID with its std), then the data."""
+    rows = []
+    if result.fid is not None:
+        rows.append(("FID", f"{result.fid:.2f}"))
+    if result.kid is not None and result.kid_std is not None:
+        rows.append(("KID (x1000)", f"{result.kid * 1000:.2f} ± {result.kid_std * 1000:.2f}"))
+    if result.psnr is not None:
+        rows.append(("PSNR (dB)", f"{result.psnr:.2f}"))
+    if result.ssim is not None:
+        rows.append(("SSIM", f"{result.ssim:.4f}"))
+    if result.l1 is not None:
+        rows.append(("L1", f"{result.l1:.4f}"))
     rows += [
         ("images", f"{result.num_translated} translated, {result.num_real} real"),
         ("data", f"{result.layout}, split {result.split}, {result.direction}"),
-        ("inception", result.inception),
     ]
+    if result.inception:
+        rows.append(("inception", result.inception))
     return rows

@@ -220,6 +220,17 @@ def _download(url: str, destination: Path, expected_prefix: str) -> None:
         _check_sha256(tmp, expected_prefix)  # a bad download never reaches the cache name
 
 
+def inception_weights_at_hand(weights: str | Path | object | None = None) -> bool:
+    """Whether FID/KID can run without a download: weights given (a file, a network or
+    ``"random"``), ``$I2I_INCEPTION_WEIGHTS`` set, or the file in the cache.
+
+    A given file is not checked here; :func:`resolve_inception_weights` checks it when it is loaded.
+    """
+    return (
+        weights is not None or bool(os.environ.get(WEIGHTS_ENV)) or (cache_dir() / FID_WEIGHTS_FILE).is_file()
+    )
+
+
 def resolve_inception_weights(
     weights: str | Path | None = None,
     *,

@@ -12,8 +12,7 @@ from typing import Any
 from torch import nn
 
 from i2i.card import ModelCard
-from i2i.metrics.evaluate import evaluate_run
-from i2i.metrics.inception import load_fid_inception
+from i2i.metrics.evaluate import evaluate_run, training_inception
 
 __all__ = ["training_evaluator"]
 
@@ -21,8 +20,10 @@ __all__ = ["training_evaluator"]
 def training_evaluator(recipe: Any, device: str = "cpu") -> Any:
     """The evaluator of ``recipe.train`` (metric, images per evaluation, Inception weights).
 
-    The FID Inception network is loaded here, before training starts, so a missing weights file fails
-    at once rather than after the first ``eval_every`` steps.
+    The FID Inception network is loaded here, before training starts, when ``eval_metric`` is FID /
+    KID (a missing weights file fails at once rather than after the first ``eval_every`` steps) or
+    when the weights are at hand; without them the evaluations score PSNR / SSIM / L1 and say that
+    FID / KID were skipped (see :func:`i2i.metrics.evaluate.training_inception`).
 
     Returns:
         A callable ``(run_dir, generator, card, *, step, checkpoint, device) -> (metrics, is_best)``
@@ -30,7 +31,7 @@ def training_evaluator(recipe: Any, device: str = "cpu") -> Any:
         :func:`i2i.metrics.evaluate.evaluate_run`).
     """
     t = recipe.train
-    inception = load_fid_inception(t.inception_weights, device=device)
+    inception = training_inception(t.eval_metric, t.inception_weights, device=device)
 
     def evaluate(
         run_dir: Path,

@@ -1,4 +1,4 @@
-"""Loading recipes: bundled names, --set overrides, YAML errors, and every file in recipes/ validates."""
+"""Loading recipes: bundled names, --set overrides, YAML errors, and every file in i2i/recipes/ validates."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import i2i
 from i2i.config import RecipeError, find_recipe, list_recipes, load_recipe, recipe_to_yaml, recipes_dir
 
 BUNDLED = sorted(path.stem for path in recipes_dir().glob("*.yaml"))
@@ -36,6 +37,12 @@ def test_the_published_settings_are_bundled() -> None:
         "demo_cyclegan",
     }
     assert published <= set(BUNDLED)
+
+
+def test_bundled_recipes_are_package_data() -> None:
+    # Beside the package (the repository root) they exist only in a source checkout, not in a wheel.
+    assert recipes_dir() == Path(i2i.__file__).parent / "recipes"
+    assert find_recipe("facades") == recipes_dir() / "facades.yaml"
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -17,19 +17,25 @@ from i2i.card import ModelCard
 from i2i.cli import app
 from i2i.data import write_image
 from i2i.metrics import evaluate as evaluate_module
+from i2i.metrics import inception as inception_module
 from i2i.metrics.evaluate import (
+    FEATURE_METRICS,
+    METRICS,
+    PAIRED_METRICS,
     EvalResult,
     best_checkpoint,
+    choose_metrics,
     evaluate,
     evaluate_generator,
     evaluate_run,
     format_rows,
     is_better,
     read_eval_records,
+    training_inception,
 )
 from i2i.metrics.fid import extract_features, fid_from_features
-from i2i.metrics.inception import FIDInceptionV3, load_fid_inception
-from i2i.metrics.paired import psnr
+from i2i.metrics.inception import FIDInceptionV3, InceptionWeightsError, load_fid_inception
+from i2i.metrics.paired import psnr, ssim
 from i2i.nn import create_generator
 from i2i.weights import save_weights
 
@@ -197,3 +203,97 @@ def test_cli_missing_weights_exits_2_with_instructions(
     result = CliRunner().invoke(app, ["eval", str(model), "--device", "cpu"])
     assert result.exit_code == 2
     assert "pt_inception-2015-12-05-6726825d.pth" in result.output and "--inception-weights" in result.output
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Inception weights anywhere, and a download fails as it does without internet."""
+    monkeypatch.setenv("I2I_CACHE", str(tmp_path / "empty_cache"))
+    monkeypatch.delenv("I2I_INCEPTION_WEIGHTS", raising=False)
+
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(inception_module, "_download", no_network)
+
+
+@pytest.mark.parametrize(
+    ("requested", "layout", "at_hand", "chosen", "skipped"),
+    [
+        (None, "aligned", True, METRICS, ()),
+        (None, "aligned", False, PAIRED_METRICS, FEATURE_METRICS),
+        (None, "unaligned", False, FEATURE_METRICS, ()),  # nothing else applies: as if asked for
+        (["kid", "psnr"], "paired", False, ("psnr", "kid"), ()),
+        (["fid"], "synthetic_paired", False, ("fid",), ()),
+    ],
+)
+def test_choose_metrics_computes_what_it_can(
+    requested: list[str] | None, layout: str, at_hand: bool, chosen: tuple[str, ...], skipped: tuple[str, ...]
+) -> None:
+    assert choose_metrics(requested, layout=layout, weights_at_hand=at_hand) == (chosen, skipped)
+
+
+def test_choose_metrics_rejects_unknown_and_unpairable_metrics() -> None:
+    with pytest.raises(ValueError, match=r"unknown metric 'lpips'; choose from psnr, ssim, l1, fid, kid"):
+        choose_metrics(["psnr", "lpips"], layout="aligned", weights_at_hand=True)
+    with pytest.raises(ValueError, match=r"^ssim need a paired test set; the layout is 'unaligned'"):
+        choose_metrics(["ssim", "fid"], layout="unaligned", weights_at_hand=True)
+    with pytest.raises(ValueError, match="no metric given"):
+        choose_metrics([], layout="aligned", weights_at_hand=True)
+
+
+def test_paired_metrics_need_no_weights(tmp_path: Path, offline: None) -> None:
+    model = _save_model(tmp_path / "m.safetensors", _recipe(**SYNTHETIC))
+    result = evaluate(model, device="cpu", num_samples=3)
+    assert result.skipped == ("fid", "kid") and set(result.metrics()) == {"psnr", "ssim", "l1"}
+    assert (
+        result.fid is None and result.inception == "" and (result.num_translated, result.num_real) == (3, 3)
+    )
+    _, outputs, targets = (np.stack(column) for column in zip(*result.samples, strict=True))  # type: ignore[arg-type]
+    assert result.psnr == pytest.approx(psnr(outputs, targets).mean().item(), rel=1e-5)
+    assert result.ssim == pytest.approx(ssim(outputs, targets).mean().item(), rel=1e-5)
+    assert result.l1 == pytest.approx(np.abs(outputs / 255 - targets / 255).mean(), rel=1e-5)
+    assert [name for name, _ in format_rows(result)] == ["PSNR (dB)", "SSIM", "L1", "images", "data"]
+
+
+def test_cli_without_weights_scores_what_it_can_and_says_what_it_skipped(
+    tmp_path: Path, offline: None
+) -> None:
+    model = _save_model(tmp_path / "m.safetensors", _recipe(**SYNTHETIC))
+    result = CliRunner().invoke(app, ["eval", str(model), "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["fid"] is None and payload["psnr"] > 0 and payload["skipped"] == ["fid", "kid"]
+    (note,) = result.stderr.splitlines()
+    assert note.startswith("skipped fid, kid: the FID Inception weights are not at hand")
+    assert "--metrics psnr,ssim,l1,fid,kid" in note and "--inception-weights PATH" in note
+    chosen = CliRunner().invoke(app, ["eval", str(model), "--device", "cpu", "--json", "--metrics", "psnr"])
+    assert chosen.exit_code == 0 and chosen.stderr == "", chosen.output
+    assert {k for k in ("fid", "kid", "psnr", "ssim", "l1") if json.loads(chosen.stdout)[k] is not None} == {
+        "psnr"
+    }
+
+
+def test_cli_asking_for_fid_without_weights_is_a_one_line_error(tmp_path: Path, offline: None) -> None:
+    model = _save_model(tmp_path / "m.safetensors", _recipe(**SYNTHETIC))
+    result = CliRunner().invoke(app, ["eval", str(model), "--device", "cpu", "--metrics", "psnr,fid"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: FID/KID need the FID Inception weights")
+    assert "network is unreachable" in line and "--inception-weights PATH" in line
+    unknown = CliRunner().invoke(app, ["eval", str(model), "--metrics", "psnr,lpips"])
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: unknown metric 'lpips'")
+
+
+def test_evaluation_during_training_skips_fid_unless_it_is_the_metric(tmp_path: Path, offline: None) -> None:
+    assert training_inception("psnr", None) is None
+    with pytest.raises(InceptionWeightsError, match="network is unreachable"):
+        training_inception("fid", None)  # asked for: fails before training starts
+    generator = create_generator("resnet_6blocks", **GENERATOR_KWARGS)
+    spec = _spec(_recipe(**{**SYNTHETIC, "synthetic_count": 2}))
+    result, best = evaluate_run(tmp_path, generator, spec, step=10, checkpoint="step_00000010", metric="psnr")
+    assert best and result.skipped == ("fid", "kid")
+    (record,) = read_eval_records(tmp_path)
+    assert set(record) == {"step", "checkpoint", "direction", "psnr", "ssim", "l1", "num_images"}
+    with pytest.raises(InceptionWeightsError, match=r"^metric 'fid': skipped fid, kid"):
+        evaluate_run(tmp_path, generator, spec, step=20, metric="fid")

@@ -213,3 +213,16 @@ def test_wrong_state_dict_is_reported(tmp_path: Path) -> None:
     torch.save({"conv.weight": torch.zeros(1)}, path)
     with pytest.raises(InceptionWeightsError, match="not the FID Inception state dict"):
         load_fid_inception(path, expected_sha256_prefix=inception.sha256_of(path)[:8])
+
+
+def test_weights_are_at_hand_when_given_set_or_cached(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not inception.inception_weights_at_hand()
+    assert inception.inception_weights_at_hand("random") and inception.inception_weights_at_hand("w.pth")
+    empty_cache.mkdir()
+    (empty_cache / FID_WEIGHTS_FILE).write_bytes(b"")
+    assert inception.inception_weights_at_hand()
+    (empty_cache / FID_WEIGHTS_FILE).unlink()
+    monkeypatch.setenv("I2I_INCEPTION_WEIGHTS", "w.pth")
+    assert inception.inception_weights_at_hand()

@@ -81,3 +81,21 @@ def test_the_trainer_asks_for_an_evaluator_instead_of_knowing_metrics(
     steps = ["train.max_steps=4", "train.eval_every=2"]
     train(tiny_recipe("demo_pix2pix", *steps), tmp_path, progress=False, evaluator=evaluator)
     assert seen == [(2, "step_00000002"), (4, "step_00000004")]
+
+
+def test_evaluation_without_inception_weights_scores_the_paired_metrics(
+    tiny_recipe: TinyRecipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("I2I_CACHE", str(tmp_path / "empty_cache"))
+    monkeypatch.delenv("I2I_INCEPTION_WEIGHTS", raising=False)
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("i2i.metrics.inception._download", no_network)
+    evaluation = ["train.eval_every=2", "train.eval_metric=psnr", "train.eval_max_images=2"]
+    run_training(
+        tiny_recipe("demo_pix2pix", "train.max_steps=2", *evaluation), tmp_path / "run", progress=False
+    )
+    (record,) = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    assert {"psnr", "ssim", "l1"} <= record.keys() and "fid" not in record and record["num_images"] == 2
