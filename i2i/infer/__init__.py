@@ -1,6 +1,6 @@
 """Inference: translate images, batches and whole folders with an ONNX model or a PyTorch generator.
 
-``Translator(model).translate(image)`` for one image; ``Translator(model).translate_dir(src, dst)`` (or
+``Translator(model).translate(image)`` for one image; ``translate_folder(translator, src, dst)`` (or
 ``i2i translate``) for a folder, with decoding and encoding overlapped with the network.
 """
 
