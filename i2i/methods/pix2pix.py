@@ -54,7 +54,7 @@ class Pix2Pix(Method):
         lambda_l1: Weight of the L1 term (100 in the paper).
         lr: Adam learning rate of both networks.
         betas: Adam ``(beta1, beta2)``; the paper uses ``(0.5, 0.999)``.
-        direction: The data direction the generator was trained on, recorded in its spec.
+        direction: The data direction the generator was trained on, recorded in its model card.
         lambda_gp: Gradient-penalty weight for ``gan_mode="wgangp"``.
         clip_value: WGAN weight clipping of the discriminator(s) after each of their steps (None: off).
         n_critic: Discriminator steps per generator step.

@@ -442,7 +442,7 @@ def evaluate(
 
 def evaluate_generator(
     generator: nn.Module,
-    spec: ModelCard,
+    card: ModelCard,
     *,
     inception: str | Path | FIDInceptionV3 | None = None,
     metrics: Sequence[str] | None = None,
@@ -455,15 +455,15 @@ def evaluate_generator(
 ) -> EvalResult:
     """Evaluate an in-memory generator (during training); its train/eval mode is restored after.
 
-    The test data follow ``spec.recipe`` and ``spec.direction``, as for a saved model; ``metrics`` and
+    The test data follow ``card.recipe`` and ``card.direction``, as for a saved model; ``metrics`` and
     ``inception`` as for :func:`evaluate`.
     """
     was_training = generator.training
     metrics_device = _metrics_device(device)
     try:
-        backend = TorchBackend(generator, spec, device=device, channels_last=False)
+        backend = TorchBackend(generator, card, device=device, channels_last=False)
         data = TestData.resolve(
-            spec.recipe, direction=spec.direction, root=data_root, split=split, max_images=max_images
+            card.recipe, direction=card.direction, root=data_root, split=split, max_images=max_images
         )
         chosen, skipped, net, inception_name = _scoring(metrics, data.layout, inception, metrics_device)
         return evaluate_translator(
@@ -472,7 +472,7 @@ def evaluate_generator(
             net,
             metrics=chosen,
             skipped=skipped,
-            model_name=f"{spec.arch} ({spec.direction})",
+            model_name=f"{card.arch} ({card.direction})",
             inception_name=inception_name,
             batch_size=batch_size,
             device=metrics_device,
@@ -516,7 +516,7 @@ def best_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
 def evaluate_run(
     run_dir: str | Path,
     generator: nn.Module,
-    spec: ModelCard,
+    card: ModelCard,
     *,
     step: int,
     checkpoint: str | None = None,
@@ -543,7 +543,7 @@ def evaluate_run(
     run_dir = Path(run_dir)
     result = evaluate_generator(
         generator,
-        spec,
+        card,
         inception=inception,
         data_root=data_root,
         max_images=max_images,
