@@ -444,7 +444,13 @@ def export(
 ) -> None:
     """Export the generator in SOURCE to ONNX (eval mode; dynamic batch, height and width)."""
     from i2i.export import export_onnx_with_report, load_source
+    from i2i.files import refuse_overwriting
+    from i2i.weights import resolve_weights_file
 
+    inputs = [source]
+    if source.exists() and source.suffix not in (".pth", ".pt"):
+        inputs.append(resolve_weights_file(source))
+    refuse_overwriting(out, *inputs)
     generator, card = load_source(
         source, direction=direction, arch=arch, in_channels=in_channels, out_channels=out_channels
     )
@@ -540,10 +546,12 @@ def import_reference(
 ) -> None:
     """Convert a reference generator checkpoint into i2i weights that translate and export accept."""
     from i2i.export.onnx import load_reference_source
+    from i2i.files import refuse_overwriting
     from i2i.weights import save_weights
 
     if not file.is_file():
         raise ValueError(f"{file}: no such file")
+    refuse_overwriting(out, file)
     generator, card = load_reference_source(
         file, arch, direction=direction, in_channels=in_channels, out_channels=out_channels
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "refuse_overwriting", "write_bytes_atomic", "write_text_atomic"]
 
 
 @contextmanager
@@ -45,3 +45,20 @@ def write_bytes_atomic(path: Path, payload: bytes) -> None:
     """Write ``payload`` to ``path`` atomically (see :func:`atomic_path`)."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(payload)
+
+
+def refuse_overwriting(output: Path, *inputs: Path) -> None:
+    """Raise ``ValueError`` naming ``output`` when it is one of ``inputs`` (the same file, by path or by
+    ``os.path.samefile``): writing it would destroy the input it is made from.
+
+    Example:
+        >>> refuse_overwriting(Path("a/m.onnx"), Path("a/../a/m.onnx"))  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        ValueError: a/m.onnx: is the input a/../a/m.onnx; choose another output file
+    """
+    for source in inputs:
+        same = Path(output).resolve() == Path(source).resolve()
+        if not same and Path(output).exists() and Path(source).exists():
+            same = os.path.samefile(output, source)
+        if same:
+            raise ValueError(f"{output}: is the input {source}; choose another output file")

@@ -158,10 +158,9 @@ def export_onnx_with_report(
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as error:  # a bug in the exporter, not a user error
         raise ExportError(f"{path}: the exported graph fails the ONNX checker: {error}") from error
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:  # verified before it replaces anything under the final name
         onnx.save_model(proto, str(tmp), format="protobuf")
-
-    report = verify_onnx(path, model) if verify else None
+        report = verify_onnx(tmp, model) if verify else None
     return ExportReport(path, card, report, calibration, time.perf_counter() - start)
 
 

@@ -233,3 +233,46 @@ def test_user_errors_are_one_line_naming_the_file(
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and message in line
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "w.safetensors").exists()
+
+
+def test_an_output_that_is_an_input_is_refused(
+    tmp_path: Path, cyclegan_weights: tuple[Path, dict[str, Any]]
+) -> None:
+    """`i2i export W --out W` exited 0 and destroyed the checkpoint; import-reference replaced its source."""
+    weights, _ = cyclegan_weights
+    before = weights.read_bytes()
+    run = tmp_path / "run" / "checkpoints" / "step_00000001"
+    run.mkdir(parents=True)
+    (run / "weights.safetensors").write_bytes(before)
+    (tmp_path / "run" / "checkpoints" / "last").write_text("step_00000001\n")
+    for source, out in ((weights, weights), (tmp_path / "run", run / "weights.safetensors")):
+        result = invoke("export", source, "--out", out)
+        assert result.exit_code == 2 and result.output.strip().endswith("choose another output file")
+        assert len(result.output.strip().splitlines()) == 1 and out.read_bytes() == before
+    reference = tmp_path / "net.pth"
+    reference.write_bytes((FIXTURES / MANIFEST["resnet_6blocks"]["file"]).read_bytes())
+    result = invoke("import-reference", reference, "--arch", "resnet_6blocks", "--out", reference)
+    assert result.exit_code == 2 and "is the input" in result.output
+    assert reference.read_bytes() == (FIXTURES / MANIFEST["resnet_6blocks"]["file"]).read_bytes()
+
+
+def test_a_model_that_fails_verification_never_replaces_the_good_one(
+    tmp_path: Path, cyclegan_weights: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export used to rename the new file into place and verify afterwards."""
+    import i2i.export.onnx as onnx_export
+    from i2i.export import VerifyError
+
+    weights, _ = cyclegan_weights
+    out = tmp_path / "model.onnx"
+    out.write_bytes(b"the good model")
+
+    def failing_verify(path: Path, model: Any) -> Any:
+        assert Path(path) != out and Path(path).is_file()  # the candidate is checked under a temporary name
+        raise VerifyError(f"{path}: max abs difference 0.5 above 1e-4")
+
+    monkeypatch.setattr(onnx_export, "verify_onnx", failing_verify)
+    result = invoke("export", weights, "--out", out)
+    assert result.exit_code == 1 and "above 1e-4" in result.output
+    assert out.read_bytes() == b"the good model"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tmp" or p.name.startswith(".")) == []
