@@ -2,7 +2,11 @@
 
 Every file i2i writes under a final name (weights, checkpoints, pointers, recipes, images, reports)
 goes through :func:`atomic_path`: the content is written to a temporary file in the destination
-folder (same file system), which then replaces the destination with ``os.replace``.
+folder (same file system), flushed to the disk (``fsync``), given the permissions the process's
+umask allows (``mkstemp`` would leave 0600, unreadable to other users and web servers), and then
+replaces the destination with ``os.replace``; the folder is synced too, so a power loss leaves the
+old file or the new one, never an empty one. Temporary files are named ``.NAME.*.tmp``
+(:data:`TEMPORARY_GLOB`), so a run killed mid-write can find and remove them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,45 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "refuse_overwriting", "write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "TEMPORARY_GLOB",
+    "atomic_path",
+    "current_umask",
+    "refuse_overwriting",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
+
+TEMPORARY_GLOB = ".*.tmp"
+"""The names of :func:`atomic_path`'s temporary files (left behind only by a killed process)."""
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (``/proc/self/status`` on Linux; elsewhere the
+    classic set-and-restore, which is not atomic across threads but only runs there)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -30,7 +72,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        with open(tmp, "rb+") as written:  # the content is on the disk before it takes the name
+            os.fsync(written.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
+        _fsync_folder(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

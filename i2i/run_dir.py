@@ -18,16 +18,25 @@ Nothing else in i2i spells these names: it asks a :class:`RunDir`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STATE_FILE", "WEIGHTS_FILE", "RunDir", "checkpoint_name"]
+from i2i.files import TEMPORARY_GLOB
+
+__all__ = ["STATE_FILE", "WEIGHTS_FILE", "RunDir", "RunDirError", "checkpoint_name"]
 
 WEIGHTS_FILE = "weights.safetensors"
 """The weights file of a checkpoint directory (also what a bare checkpoint directory is resolved to)."""
 STATE_FILE = "state.pt"
 """The resume state of a checkpoint directory."""
+
+
+class RunDirError(ValueError):
+    """The output directory holds a run that this one must not continue, overwrite or share."""
 
 
 def checkpoint_name(step: int) -> str:
@@ -94,6 +103,10 @@ class RunDir:
     def best_record(self) -> Path:
         return self.checkpoints / "best.json"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
     def checkpoint(self, step: int) -> Path:
         """The checkpoint directory after ``step`` optimisation steps."""
         return self.checkpoints / checkpoint_name(step)
@@ -131,3 +144,44 @@ class RunDir:
             shutil.rmtree(folder, ignore_errors=True)
         for file in (self.metrics, self.eval_log, self.report):
             file.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run directory for this process: a second ``i2i train`` on the same directory is
+        refused with :class:`RunDirError` naming the holder's PID, instead of both runs interleaving
+        their checkpoints and logs. The lock is the operating system's (``flock``), so a killed run
+        holds nothing; on systems without ``fcntl`` the directory is not locked.
+        """
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_file, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise RunDirError(
+                    f"{self.root}: another i2i train (PID {holder}) is using this run directory; "
+                    "wait for it or choose another --out"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def remove_temporaries(self) -> list[Path]:
+        """Delete the temporary files a killed run left (``.recipe.yaml.*.tmp``,
+        ``checkpoints/.last.*.tmp``, ...); call it while holding :meth:`locked`."""
+        folders = [self.root, self.checkpoints, *self.checkpoint_dirs()]
+        removed = [p for folder in folders if folder.is_dir() for p in folder.glob(TEMPORARY_GLOB)]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from i2i.run_dir import WEIGHTS_FILE, RunDir
+import pytest
+
+from i2i.run_dir import WEIGHTS_FILE, RunDir, RunDirError
 
 
 def _complete_checkpoint(run: RunDir, step: int) -> Path:
@@ -42,3 +45,29 @@ def test_reset_removes_everything_a_run_wrote_but_the_recipe(tmp_path: Path) -> 
 
 def test_sample_grids_are_named_by_step(tmp_path: Path) -> None:
     assert RunDir(tmp_path).sample_grid(7) == tmp_path / "samples" / "step_00000007.png"
+
+
+def test_a_locked_run_directory_names_its_holder(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    with (
+        run.locked(),
+        pytest.raises(RunDirError, match=rf"another i2i train \(PID {os.getpid()}\)"),
+        run.locked(),
+    ):
+        pass
+    with run.locked():  # released on exit: the next run takes it
+        pass
+
+
+def test_temporaries_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    checkpoint = _complete_checkpoint(run, 3)
+    left = [
+        tmp_path / ".recipe.yaml.abc.tmp",
+        run.checkpoints / ".last.x1.tmp",
+        checkpoint / ".state.pt.y.tmp",
+    ]
+    for path in left:
+        path.write_text("half")
+    assert sorted(run.remove_temporaries()) == sorted(left)
+    assert not any(p.exists() for p in left) and (checkpoint / WEIGHTS_FILE).is_file()

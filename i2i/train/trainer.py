@@ -41,7 +41,7 @@ from i2i.config import Recipe, load_recipe, recipe_to_yaml
 from i2i.data import Geometry, build_dataset
 from i2i.files import write_text_atomic
 from i2i.methods import Batch, Method, create_method
-from i2i.run_dir import RunDir
+from i2i.run_dir import WEIGHTS_FILE, RunDir, RunDirError
 from i2i.train.accelerate import (
     apply_fast_paths,
     augment_seed,
@@ -107,10 +107,6 @@ RUN_CONTROL_FIELDS: tuple[str, ...] = (
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the run stopped without saving the bad state."""
-
-
-class RunDirError(ValueError):
-    """The output directory holds a run that this one must not continue or overwrite."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +208,10 @@ def train(
             "train.eval_every: evaluation during training needs an evaluator; use i2i.launch.run_training "
             "or pass evaluator=i2i.metrics.training_evaluator(recipe)"
         )
-    with distributed_session(resolve_device(recipe.train.device)) as (context, device):
+    with (
+        distributed_session(resolve_device(recipe.train.device)) as (context, device),
+        contextlib.ExitStack() as hold,  # the run directory's lock, held until the run ends
+    ):
         run = _Run(
             recipe,
             Path(out_dir),
@@ -222,6 +221,7 @@ def train(
             context=context,
             device=device,
             evaluator=evaluator,
+            hold=hold,
         )
         return run.run()
 
@@ -240,6 +240,7 @@ class _Run:
         context: DistributedContext | None = None,
         device: torch.device | None = None,
         evaluator: Evaluator | None = None,
+        hold: contextlib.ExitStack | None = None,
     ) -> None:
         self.started = time.perf_counter()
         self.evaluator = evaluator
@@ -251,6 +252,9 @@ class _Run:
         self.is_main = self.context.is_main  # rank 0 writes the run directory, the others only train
 
         def prepare() -> Path | None:
+            if hold is not None:  # one run per directory; then what a killed run left can go
+                hold.enter_context(RunDir(run_dir).locked())
+                RunDir(run_dir).remove_temporaries()
             checkpoint = _prepare_run_dir(run_dir, recipe, resume=resume, force=force)
             write_text_atomic(RunDir(run_dir).recipe, self.recipe_yaml)
             return checkpoint
@@ -308,7 +312,7 @@ class _Run:
         self.sample_grid: Path | None = None
         self.sampled_step = -1
         if self.resume_from is not None:
-            self._load(self.resume_from)
+            self.resume_from = self._load_newest_good(self.resume_from)
         self.sample_batch = self._fixed_sample_batch()
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -523,6 +527,29 @@ class _Run:
             self.checkpoint = RunDir(self.run_dir).checkpoint(self.step)
         self.last_saved_step = self.step
 
+    def _load_newest_good(self, newest: Path) -> Path:
+        """Load ``newest``, or else the newest older complete checkpoint that loads (a damaged file must
+        not make a run unresumable while an older checkpoint is intact); says which one it took."""
+        older = [
+            p
+            for p in reversed(RunDir(self.run_dir).checkpoint_dirs())
+            if p.name < newest.name and (p / WEIGHTS_FILE).is_file()
+        ]
+        reasons: list[str] = []
+        for candidate in [newest, *older]:
+            try:
+                self._load(candidate)
+            except Exception as error:  # a damaged file raises safetensors', torch's or pickle's errors
+                reasons.append(
+                    f"{candidate.name}: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                )
+                logger.warning("checkpoint %s cannot be loaded (%s)", candidate, reasons[-1])
+                continue
+            if candidate != newest:
+                logger.warning("resuming from the older checkpoint %s; %s", candidate, "; ".join(reasons))
+            return candidate
+        raise RunDirError(f"{self.run_dir}: no checkpoint can be loaded ({'; '.join(reasons)})")
+
     def _load(self, directory: Path) -> None:
         with unwrapped(self.method):
             state = load_checkpoint(directory, self.method)
@@ -639,11 +666,13 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
-    """Turn the first Ctrl-C into a flag checked between steps (a second one interrupts at once).
+    """Turn the first Ctrl-C or SIGTERM into a flag checked between steps (a second one interrupts
+    at once).
 
-    A step interrupted half-way (generator updated, discriminator not) cannot be resumed exactly, so
-    the loop finishes the step, saves a checkpoint and then raises ``KeyboardInterrupt``. Outside the
-    main thread (where Python delivers no signals) this does nothing.
+    SIGTERM is what SLURM, Kubernetes and ``docker stop`` send before they kill a job. A step
+    interrupted half-way (generator updated, discriminator not) cannot be resumed exactly, so the loop
+    finishes the step, saves a checkpoint and then raises ``KeyboardInterrupt``. Outside the main
+    thread (where Python delivers no signals) this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
@@ -655,8 +684,10 @@ def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
             raise KeyboardInterrupt
         hits.append(signum)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = [signal.SIGINT, signal.SIGTERM]
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield lambda: bool(hits)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)  # None: set outside Python

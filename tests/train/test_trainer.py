@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from i2i.config import Recipe
 from i2i.data import write_synthetic_folder
 from i2i.methods import Batch, Pix2Pix, StepOutput
+from i2i.run_dir import RunDir
 from i2i.train import NonFiniteLossError, RunDirError, train
 from i2i.weights import load_generator, read_model_cards
 
@@ -172,3 +173,48 @@ def test_a_corrupt_image_is_skipped_and_reported(
         result = train(recipe, tmp_path / "run", progress=False)
     assert result.step == 2 and all(math.isfinite(v) for v in result.losses.values())
     assert any("0002.png" in record.getMessage() for record in caplog.records)
+
+
+def test_sigterm_finishes_the_step_and_saves_like_ctrl_c(
+    tiny_recipe: TinyRecipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (SLURM, Kubernetes, docker stop) used to kill training at once, losing every step since
+    the last checkpoint."""
+    original = Pix2Pix.training_step
+    calls = []
+
+    def terminated(self: Pix2Pix, batch: Batch) -> StepOutput:
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGTERM)  # arrives mid-step
+        return original(self, batch)
+
+    monkeypatch.setattr(Pix2Pix, "training_step", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_recipe("demo_pix2pix", "train.checkpoint_every=100"), tmp_path, progress=False)
+    assert (tmp_path / "checkpoints" / "last").read_text().strip() == "step_00000002"
+    assert signal.getsignal(signal.SIGTERM) is before  # handler restored
+
+
+def test_a_second_run_on_the_same_directory_is_refused(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
+    """Two `i2i train` on one --out used to both run, interleaving metrics and TensorBoard files."""
+    with RunDir(tmp_path).locked(), pytest.raises(RunDirError, match=r"another i2i train \(PID \d+\)"):
+        train(tiny_recipe("demo_pix2pix", "train.max_steps=1"), tmp_path, progress=False)
+    (tmp_path / ".recipe.yaml.killed.tmp").write_text("half")  # what a killed run leaves
+    assert train(tiny_recipe("demo_pix2pix", "train.max_steps=1"), tmp_path, progress=False).step == 1
+    assert not (tmp_path / ".recipe.yaml.killed.tmp").exists()
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(
+    tiny_recipe: TinyRecipe, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged newest checkpoint used to make resume crash although an older one was intact."""
+    steps = ["train.checkpoint_every=1", "train.keep_checkpoints=3"]
+    train(tiny_recipe("demo_pix2pix", *steps, "train.max_steps=2"), tmp_path, progress=False)
+    newest = tmp_path / "checkpoints" / "step_00000002" / "weights.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])  # truncated, as a full disk leaves it
+    with caplog.at_level(logging.WARNING, logger="i2i.train"):
+        result = train(tiny_recipe("demo_pix2pix", *steps, "train.max_steps=3"), tmp_path, progress=False)
+    assert result.resumed_from == tmp_path / "checkpoints" / "step_00000001" and result.step == 3
+    assert any("resuming from the older checkpoint" in r.getMessage() for r in caplog.records)
