@@ -2,6 +2,11 @@
 
 Every problem is a :class:`RecipeError` whose message is one line, ``"FILE: key.path: what is wrong"``.
 The resolved recipe (defaults filled in) is written back with :func:`recipe_to_yaml`.
+
+A recipe may come from anyone, so reading it is bounded: the file is at most :data:`MAX_RECIPE_BYTES`,
+and YAML aliases (``*name``, ``<<: *name``) may not make the document larger than
+:data:`MAX_EXPANDED_SIZE` once expanded, which refuses a "billion laughs" alias bomb before anything
+walks the expanded values (a 488-byte bomb used to take 6 GB and 35 s before failing).
 """
 
 from __future__ import annotations
@@ -17,6 +22,16 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from i2i.config.schema import Recipe, method_names, recipe_type
+
+MAX_RECIPE_BYTES = 2**20
+"""The largest recipe file read: 1 MiB, a thousand times the largest bundled recipe (about 1 KiB)."""
+MAX_EXPANDED_SIZE = 2 * MAX_RECIPE_BYTES
+"""The most a recipe may grow by expanding its YAML aliases, counted as nodes plus scalar characters
+(never more than its expanded text): 2 MiB, so that every recipe within :data:`MAX_RECIPE_BYTES`
+without aliases passes, and aliases can at most double it."""
+MAX_YAML_DEPTH = 64
+"""The deepest nesting of YAML collections (a recipe needs 4), kept well under Python's recursion
+limit, which the YAML composer would otherwise hit with a traceback."""
 
 
 class RecipeError(ValueError):
@@ -39,8 +54,8 @@ def list_recipes() -> list[tuple[str, str]]:
     entries = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            raw = _safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError, _TooLarge):
             raw = None
         description = raw.get("description", "") if isinstance(raw, dict) else ""
         entries.append((path.stem, str(description)))
@@ -76,14 +91,10 @@ def load_recipe(path_or_name: str | Path, overrides: Sequence[str] = ()) -> Reci
 
     Raises:
         RecipeError: One line ``"FILE: key.path: message"`` for a missing file, bad YAML, an unknown or
-            invalid key, or a bad override.
+            invalid key, a bad override, or a file or alias expansion over the size limits.
     """
     path = find_recipe(path_or_name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise RecipeError(f"{path}: cannot read: {error}") from None
-    raw = _parse_yaml(text, str(path))
+    raw = _parse_yaml(_read_text(path), str(path))
     raw.setdefault("name", path.stem)
     for item in overrides:
         _apply_override(raw, item, str(path))
@@ -111,9 +122,92 @@ def recipe_to_yaml(recipe: Recipe) -> str:
     return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
+def _read_text(path: Path) -> str:
+    """The text of a recipe file of at most :data:`MAX_RECIPE_BYTES` (more is never read)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_RECIPE_BYTES + 1)
+        if len(data) > MAX_RECIPE_BYTES:
+            raise RecipeError(
+                f"{path}: file too large for a recipe ({path.stat().st_size:,} bytes; "
+                f"the limit is {MAX_RECIPE_BYTES:,})"
+            )
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"{path}: cannot read: {error}") from None
+
+
+class _TooLarge(Exception):
+    """A YAML document over a size bound; the message is the rest of one RecipeError line."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader that refuses documents that aliases expand past
+    :data:`MAX_EXPANDED_SIZE`, recursive aliases, and nesting deeper than :data:`MAX_YAML_DEPTH`.
+
+    While composing, each node's expanded size (1, plus its characters for a scalar, plus its
+    children's expanded sizes, an alias counting the whole node it names) is known bottom-up, so a
+    bomb is refused from its nodes alone, before construction or anything else expands it.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._expanded: dict[int, int] = {}  # id(node) -> expanded size, for completed nodes
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            named = self.anchors.get(event.anchor)
+            if named is not None and id(named) not in self._expanded:
+                line = event.start_mark.line + 1
+                raise _TooLarge(
+                    f"recursive YAML alias (line {line}: *{event.anchor} is inside &{event.anchor})"
+                )
+            return super().compose_node(parent, index)  # the named node, already counted
+        line = self.peek_event().start_mark.line + 1
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise _TooLarge(f"YAML nested too deeply (line {line}: over {MAX_YAML_DEPTH} levels)")
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        size = 1 + self._children_size(node)
+        if size > MAX_EXPANDED_SIZE:
+            raise _TooLarge(
+                f"too many YAML aliases (line {line}: expanded, the recipe would be over "
+                f"{MAX_EXPANDED_SIZE:,} nodes and characters)"
+            )
+        self._expanded[id(node)] = size
+        return node
+
+    def _children_size(self, node: yaml.Node | None) -> int:
+        """The expanded size of a composed node's contents: a scalar's characters, or its children's
+        expanded sizes (aliases and merge keys ``<<`` count the whole node they name)."""
+        if isinstance(node, yaml.ScalarNode):
+            return len(node.value)
+        if isinstance(node, yaml.SequenceNode):
+            return sum(self._expanded[id(item)] for item in node.value)
+        if isinstance(node, yaml.MappingNode):
+            return sum(self._expanded[id(key)] + self._expanded[id(value)] for key, value in node.value)
+        return 0
+
+
+def _safe_load(text: str) -> Any:
+    """``yaml.safe_load`` within the size bounds; raises ``yaml.YAMLError`` or :class:`_TooLarge`."""
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(text)
+        raw = _safe_load(text)
+    except _TooLarge as error:
+        raise RecipeError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -130,7 +224,9 @@ def _apply_override(raw: dict[str, Any], item: str, source: str) -> None:
     if not sep or not key:
         raise RecipeError(f"{source}: --set {item!r}: expected KEY.PATH=VALUE, e.g. train.lr=1e-4")
     try:
-        value = yaml.safe_load(text)
+        value = _safe_load(text)
+    except _TooLarge as error:
+        raise RecipeError(f"{source}: {key}: --set value: {error}") from None
     except yaml.YAMLError:
         raise RecipeError(f"{source}: {key}: --set value {text!r} is not valid YAML") from None
     parts = key.split(".")

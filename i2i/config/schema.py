@@ -33,6 +33,12 @@ AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 AugmentOn = Literal["cpu", "device"]
 
+# Upper bounds: generous for real use, there only to turn a typo or a hostile recipe (crop_size 1000000,
+# base_channels 100000) into a one-line error naming the key instead of an out-of-memory crash.
+MAX_IMAGE_SIZE = 16384  # px; 64x the reference's 256, beyond the largest training crops in use (2048-4096)
+MAX_CHANNELS = 1024  # base width of a network; 16x the reference's 64 (StyleGAN-class widths are 512)
+MAX_BATCH = 4096  # images per step; the reference uses 1-64, large-batch GAN papers 2048
+
 _CROPPING: tuple[str, ...] = ("resize_and_crop", "scale_width_and_crop")  # random crop after a resize
 _FREE_SIZE: tuple[str, ...] = ("none", "scale_width")  # image size not set by crop_size
 
@@ -47,16 +53,17 @@ class DataConfig(_Strict):
     root: str  # default "datasets/<name>", filled in by the recipe
     layout: str  # a name in i2i.data.LAYOUTS; default per method: aligned (pix2pix), unaligned (cyclegan)
     direction: Direction = "a2b"
-    load_size: int = Field(default=286, ge=1)
-    crop_size: int = Field(default=256, ge=1)
+    load_size: int = Field(default=286, ge=1, le=MAX_IMAGE_SIZE)
+    crop_size: int = Field(default=256, ge=1, le=MAX_IMAGE_SIZE)
     preprocess: Preprocess = "resize_and_crop"
     flip: bool = True
     in_channels: int = Field(default=3, ge=1, le=4)
     out_channels: int = Field(default=3, ge=1, le=4)
-    num_workers: int = Field(default=4, ge=0)
+    num_workers: int = Field(default=4, ge=0, le=256)  # processes; more than any machine's cores
     max_images: int | None = Field(default=None, ge=1)
-    synthetic_size: int = Field(default=64, ge=8)
-    synthetic_count: int = Field(default=200, ge=1)
+    # built-in demo data, rendered per item on the CPU: 4096 px and a million images are far past a demo
+    synthetic_size: int = Field(default=64, ge=8, le=4096)
+    synthetic_count: int = Field(default=200, ge=1, le=1_000_000)
     test_split: str = "test"
     domains: list[str] | None = None  # labelled layouts: domain (folder) names, required for "domains"
     # "device": the data workers only decode and resize; random crop, flip and colour jitter run on
@@ -114,7 +121,7 @@ class GeneratorConfig(_Strict):
     """Generator network: a name in ``i2i.nn.GENERATORS`` and its keyword arguments."""
 
     name: str  # default per method: unet_256 (pix2pix), resnet_9blocks (cyclegan)
-    base_channels: int = Field(default=64, ge=1)
+    base_channels: int = Field(default=64, ge=1, le=MAX_CHANNELS)
     norm: Norm  # default per method: batch (pix2pix), instance (cyclegan)
     dropout: float = Field(ge=0.0, lt=1.0)  # default per method: 0.5 (pix2pix), 0.0 (cyclegan)
     padding: Padding | None = None  # ResNet generators only; None = the network's default (reflect)
@@ -138,13 +145,14 @@ class DiscriminatorConfig(_Strict):
     """Discriminator network: a name in ``i2i.nn.DISCRIMINATORS`` and its keyword arguments."""
 
     name: str = "patchgan"
-    base_channels: int = Field(default=64, ge=1)
-    num_layers: int | None = Field(
-        default=None, ge=1
-    )  # patchgan/multiscale; None = the network's default (3)
+    base_channels: int = Field(default=64, ge=1, le=MAX_CHANNELS)
+    # patchgan/multiscale/dcgan; None = the network's default (3). At most 12 stride-2 convolutions:
+    # dcgan's log2(size / 4) for MAX_IMAGE_SIZE; each doubles dcgan's width.
+    num_layers: int | None = Field(default=None, ge=1, le=12)
     norm: Norm  # default per method: batch (pix2pix), instance (cyclegan)
     spectral_norm: bool = False
-    num_scales: int | None = Field(default=None, ge=1)  # multiscale only; None = the network's default (3)
+    # multiscale only; None = the network's default (3); 8 halvings take MAX_IMAGE_SIZE to 128 px
+    num_scales: int | None = Field(default=None, ge=1, le=8)
     init: Init = "normal"
     init_gain: float = Field(default=0.02, gt=0.0)
 
@@ -187,7 +195,7 @@ class TrainConfig(_Strict):
 
     epochs: int = Field(default=100, ge=0)  # epochs at the initial learning rate
     epochs_decay: int = Field(default=100, ge=0)  # epochs over which the schedule decays
-    batch_size: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=1, ge=1, le=MAX_BATCH)
     lr: float = Field(default=2e-4, gt=0.0)
     beta1: float = Field(default=0.5, ge=0.0, lt=1.0)
     beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
@@ -198,7 +206,8 @@ class TrainConfig(_Strict):
     device: Device = "auto"
     precision: Precision = "fp32"
     optimizer: Optimizer = "adam"  # rmsprop for WGAN with weight clipping (the paper's choice; lr 5e-5)
-    n_critic: int = Field(default=1, ge=1)  # discriminator steps per generator step (WGAN, StarGAN: 5)
+    # discriminator steps per generator step (WGAN, StarGAN: 5; 100 is the WGAN paper's warm-up value)
+    n_critic: int = Field(default=1, ge=1, le=100)
     # Fast paths (README "Training speed"): "auto" resolves per device; none of them changes what is
     # learned beyond float rounding, so they may change when a run is resumed.
     channels_last: bool | Auto = "auto"  # NHWC networks and inputs; auto: on for CUDA
@@ -214,7 +223,7 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(default=5000, ge=1)  # steps
     keep_checkpoints: int = Field(default=3, ge=1)
     log_every: int = Field(default=100, ge=1)  # steps
-    num_samples: int = Field(default=4, ge=1)  # images in the sample grid
+    num_samples: int = Field(default=4, ge=1, le=256)  # images in the sample grid (one batch through G)
     # Evaluation during training (README "Evaluate"): every eval_every steps the a->b generator of the
     # latest checkpoint translates the test split; the best checkpoint by eval_metric is kept beside last.
     eval_every: int | None = Field(default=None, ge=1)  # steps; None: no evaluation during training

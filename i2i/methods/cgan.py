@@ -52,8 +52,11 @@ class CGANSection(MethodSection):
     """cgan's ``model:`` keys: class-conditional DCGAN, the label into D by projection or an auxiliary classifier."""
 
     conditioning: Literal["projection", "acgan"] = "projection"  # Miyato & Koyama 2018 / Odena et al. 2017
-    latent_dim: int = Field(default=100, ge=1)  # noise size (DCGAN: 100)
-    embedding_dim: int | None = Field(default=None, ge=1)  # G's label embedding; None: the number of classes
+    # upper bounds 4096: 40x DCGAN's noise, 8x StyleGAN's; they only turn a typo into a one-line error
+    latent_dim: int = Field(default=100, ge=1, le=4096)  # noise size (DCGAN: 100)
+    embedding_dim: int | None = Field(
+        default=None, ge=1, le=4096
+    )  # G's label embedding; None: number of classes
     lambda_cls: float = Field(default=1.0, ge=0.0)  # acgan: weight of the classification losses
 
 

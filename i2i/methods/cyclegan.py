@@ -47,7 +47,9 @@ class CycleGANSection(MethodSection):
 
     lambda_cycle: float = Field(default=10.0, ge=0.0)  # lambda_A = lambda_B in the reference
     lambda_identity: float = Field(default=0.5, ge=0.0)  # identity weight, relative to lambda_cycle
-    pool_size: int = Field(default=50, ge=0)  # history of generated images shown to D; 0 disables
+    # history of generated images shown to D; 0 disables. At most 1000 (20x the reference's 50): the pool
+    # holds that many images in memory
+    pool_size: int = Field(default=50, ge=0, le=1000)
 
 
 class CycleGAN(Method):

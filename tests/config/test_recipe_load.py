@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 import i2i
 from i2i.config import RecipeError, find_recipe, list_recipes, load_recipe, recipe_to_yaml, recipes_dir
+from i2i.config.load import MAX_EXPANDED_SIZE, MAX_RECIPE_BYTES
 
 BUNDLED = sorted(path.stem for path in recipes_dir().glob("*.yaml"))
 
@@ -128,3 +131,81 @@ def test_bad_yaml_gives_one_line_naming_the_file(tmp_path: Path) -> None:
         RecipeError, match=r"exp\.yaml: expected a mapping of keys at the top level, got list"
     ):
         load_recipe(_write(tmp_path, "- method\n"))
+
+
+def _alias_bomb(levels: int = 9, fan_out: int = 10, merge: bool = False) -> str:
+    """A "billion laughs" recipe: each level names the previous one ``fan_out`` times, so the last
+    expands to ``fan_out ** levels`` values (10**9 by default) from a few hundred bytes."""
+    lines = ["method: pix2pix", "l0: &l0 [lol]" if not merge else "l0: &l0 {lol: 1}"]
+    for level in range(1, levels + 1):
+        if merge:  # merge keys copy the named mappings' pairs: 10 pairs, 100, 1000 ...
+            names = ", ".join(f"*l{level - 1}" for _ in range(fan_out))
+            lines.append(f"l{level}: &l{level} {{<<: [{names}], k{level}: 1}}")
+        else:
+            lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * fan_out)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _refused_quickly(path: Path, overrides: list[str] | None = None) -> str:
+    """The one-line error of loading ``path``, checked to come within 2 s and 20 MB."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(RecipeError) as info:
+            load_recipe(path, overrides or [])
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 2.0 and peak < 20 * 2**20, (seconds, peak)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["aliases", "merge_keys"])
+def test_an_alias_bomb_is_refused_fast_and_small(tmp_path: Path, merge: bool) -> None:
+    text = _alias_bomb(merge=merge)
+    assert len(text) < 1000  # expands to 10**9 values
+    message = _refused_quickly(_write(tmp_path, text))
+    assert "too many YAML aliases" in message and f"{MAX_EXPANDED_SIZE:,}" in message
+
+
+def test_an_alias_bomb_in_a_set_value_is_refused(tmp_path: Path) -> None:
+    lines = _alias_bomb().splitlines()[1:]  # without "method: pix2pix"
+    value = "{" + ", ".join(lines) + "}"  # the same bomb as one flow mapping
+    message = _refused_quickly(_write(tmp_path, "method: pix2pix\n"), [f"data.domains={value}"])
+    assert ": data.domains: --set value: too many YAML aliases" in message
+
+
+def test_recursive_aliases_and_deep_nesting_are_refused(tmp_path: Path) -> None:
+    message = _refused_quickly(_write(tmp_path, "method: pix2pix\nloop: &a [*a]\n"))
+    assert message.endswith("recursive YAML alias (line 2: *a is inside &a)")
+    path = _write(tmp_path, "method: pix2pix\nx: " + "[" * 1000 + "\n")  # yaml.safe_load: RecursionError
+    with pytest.raises(RecipeError, match=r"exp\.yaml: YAML nested too deeply \(line 2: over 64 levels\)$"):
+        load_recipe(path)
+
+
+def test_a_recipe_with_a_few_anchors_and_aliases_loads(tmp_path: Path) -> None:
+    text = (
+        "method: cyclegan\n"
+        "model:\n"
+        "  generator: &net {base_channels: 32, norm: instance}\n"
+        "  discriminator: {<<: *net, num_layers: 4}\n"
+        "data:\n"
+        "  load_size: &size 128\n"
+        "  crop_size: *size\n"
+    )
+    recipe = load_recipe(_write(tmp_path, text))
+    assert recipe.model.generator.base_channels == recipe.model.discriminator.base_channels == 32
+    assert (recipe.model.discriminator.num_layers, recipe.data.crop_size) == (4, 128)
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    text = "method: pix2pix\n" + "# padding\n" * (MAX_RECIPE_BYTES // 10)
+    path = _write(tmp_path, text)
+    assert path.stat().st_size > MAX_RECIPE_BYTES
+    message = _refused_quickly(path)
+    assert message == f"{path}: file too large for a recipe ({len(text):,} bytes; the limit is 1,048,576)"
+    path.write_text(text[:MAX_RECIPE_BYTES], encoding="utf-8")  # at the limit: read as usual
+    assert load_recipe(path).method == "pix2pix"

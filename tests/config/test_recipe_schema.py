@@ -178,6 +178,45 @@ def test_invalid_values_give_one_line_with_the_key(raw: dict[str, Any], expected
     assert f"r.yaml: {expected}" in _error(raw)
 
 
+@pytest.mark.parametrize(
+    ("method", "key", "limit"),
+    [
+        ("pix2pix", "data.load_size", 16384),
+        ("pix2pix", "data.crop_size", 16384),
+        ("pix2pix", "data.synthetic_size", 4096),
+        ("pix2pix", "data.synthetic_count", 1_000_000),
+        ("pix2pix", "data.num_workers", 256),
+        ("pix2pix", "model.generator.base_channels", 1024),
+        ("pix2pix", "model.discriminator.base_channels", 1024),
+        ("pix2pix", "model.discriminator.num_layers", 12),
+        ("pix2pix", "model.discriminator.num_scales", 8),
+        ("pix2pix", "train.batch_size", 4096),
+        ("pix2pix", "train.n_critic", 100),
+        ("pix2pix", "train.num_samples", 256),
+        ("cyclegan", "model.pool_size", 1000),
+        ("cgan", "model.latent_dim", 4096),
+        ("cgan", "model.embedding_dim", 4096),
+    ],
+)
+def test_absurd_sizes_give_one_line_with_the_key(method: str, key: str, limit: int) -> None:
+    raw: dict[str, Any] = {"method": method, "name": "x"}
+    section = raw
+    *sections, leaf = key.split(".")
+    for name in sections:
+        section = section.setdefault(name, {})
+    section[leaf] = limit * 100
+    assert _error(raw) == f"r.yaml: {key}: input should be less than or equal to {limit}, got {limit * 100}"
+
+
+def test_sizes_up_to_the_limits_are_accepted() -> None:
+    data = {"load_size": 16384, "crop_size": 16384, "synthetic_size": 4096, "synthetic_count": 1_000_000}
+    model = {"generator": {"base_channels": 1024}, "discriminator": {"base_channels": 1024, "num_layers": 12}}
+    train = {"batch_size": 4096, "n_critic": 100, "num_samples": 256}
+    recipe = validate_recipe({"method": "pix2pix", "name": "x", "data": data, "model": model, "train": train})
+    assert recipe.data.crop_size == 16384 and recipe.model.discriminator.num_layers == 12
+    assert recipe.train.batch_size == 4096
+
+
 def test_crop_must_fit_inside_the_resized_image() -> None:
     assert "r.yaml: data.crop_size: 300 is larger than data.load_size 286" in _error(
         {"method": "cyclegan", "name": "x", "data": {"crop_size": 300}}
