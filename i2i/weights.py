@@ -125,6 +125,7 @@ def load_generator(
             "`i2i import-reference FILE --arch NAME --out model.safetensors` first"
         )
     card = _pick_direction(path, cards, direction)
+    _check_header_against_tensors(path, card)  # before anything real is built
     model = card.build()
     card = card.completed_by(model)  # headers older than the card lack size_multiple and input_kind
     tensors: dict[str, Tensor] = {}
@@ -139,6 +140,32 @@ def load_generator(
             f"tensors: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
         )
     return model.to(device).eval(), card
+
+
+def _check_header_against_tensors(path: Path, card: ModelCard) -> None:
+    """Compare the network the header describes with the tensors the file holds, names and shapes,
+    without allocating it: the network is built on the ``meta`` device. A crafted header (say
+    ``base_channels: 4096``, gigabytes per layer) is refused here instead of being built."""
+    try:
+        with torch.device("meta"):
+            skeleton = card.build()
+    except (TypeError, ValueError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise WeightsError(f"{path}: the header describes no buildable generator ({message})") from None
+    expected = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        stored = {
+            key[len(card.key_prefix) :]: tuple(f.get_slice(key).get_shape())
+            for key in f.keys()  # noqa: SIM118 - safe_open is not a mapping
+            if key.startswith(card.key_prefix)
+        }
+    if expected != stored:
+        differing = sorted(k for k in expected.keys() | stored.keys() if expected.get(k) != stored.get(k))
+        shown = ", ".join(f"{k}: header {expected.get(k)}, file {stored.get(k)}" for k in differing[:3])
+        raise WeightsError(
+            f"{path}: generator {card.arch!r} (prefix {card.key_prefix!r}) does not match the stored "
+            f"tensors ({len(differing)} differ; {shown})"
+        )
 
 
 def _pick_direction(path: Path, cards: Sequence[ModelCard], direction: str | None) -> ModelCard:

@@ -86,3 +86,37 @@ def test_mismatched_tensors_are_reported(tmp_path: Path) -> None:
     save_weights(path, {"g.unrelated": torch.zeros(1)}, [spec])
     with pytest.raises(WeightsError, match="does not match"):
         load_generator(path)
+
+
+def test_a_crafted_header_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    """A header claiming base_channels 4096 used to build a network of gigabytes before any check."""
+    import json
+    import resource
+
+    from safetensors.torch import save_file
+
+    small = create_generator("resnet_6blocks", **KWARGS)
+    header = {
+        "i2i.format": "1",
+        "i2i.generators": json.dumps(
+            [{**ModelCard("resnet_6blocks", KWARGS).to_json(), "kwargs": {**KWARGS, "base_channels": 4096}}]
+        ),
+    }
+    path = tmp_path / "crafted.safetensors"
+    save_file({k: v.contiguous() for k, v in small.state_dict().items()}, str(path), metadata=header)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(WeightsError, match=r"does not match the stored tensors \(\d+ differ; .*header \("):
+        load_generator(path)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    assert grown_mb < 500  # the 4096-channel network would take gigabytes
+
+
+def test_a_damaged_pth_gets_i2is_message_never_torchs_unsafe_advice(tmp_path: Path) -> None:
+    from i2i.export.reference import load_reference_generator
+
+    for name, payload in (("empty.pth", b""), ("garbage.pth", b"garbage" * 10)):
+        path = tmp_path / name
+        path.write_bytes(payload)
+        with pytest.raises(ValueError, match="not a readable PyTorch checkpoint") as caught:
+            load_reference_generator(path, "resnet_6blocks")
+        assert "weights_only=False" not in str(caught.value) and "\n" not in str(caught.value)

@@ -138,7 +138,14 @@ def load_reference_generator(
         KeyError: for an unknown ``arch``.
         ValueError: when the checkpoint does not fit ``arch`` (see :func:`convert_reference_state_dict`).
     """
-    loaded = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # EOFError, UnpicklingError, RuntimeError (zip) ... for damaged files
+        # torch's own message suggests weights_only=False, which would run code from the file: never
+        raise ValueError(
+            f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}); i2i loads only tensors "
+            "(weights_only) and never unpickles other objects"
+        ) from None
     if not isinstance(loaded, Mapping) or not all(isinstance(v, Tensor) for v in loaded.values()):
         raise ValueError(f"{path}: not a state dict of tensors (a reference latest_net_G.pth file)")
     state_dict = _strip_module_prefix(loaded)
