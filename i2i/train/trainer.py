@@ -246,6 +246,7 @@ class _Run:
         self.evaluator = evaluator
         self.recipe = recipe
         self.run_dir = run_dir
+        self.run_paths = RunDir(run_dir)
         self.recipe_yaml = recipe_to_yaml(recipe)
         self.progress = progress
         self.context = context or DistributedContext()
@@ -253,10 +254,10 @@ class _Run:
 
         def prepare() -> Path | None:
             if hold is not None:  # one run per directory; then what a killed run left can go
-                hold.enter_context(RunDir(run_dir).locked())
-                RunDir(run_dir).remove_temporaries()
+                hold.enter_context(self.run_paths.locked())
+                self.run_paths.remove_temporaries()
             checkpoint = _prepare_run_dir(run_dir, recipe, resume=resume, force=force)
-            write_text_atomic(RunDir(run_dir).recipe, self.recipe_yaml)
+            write_text_atomic(self.run_paths.recipe, self.recipe_yaml)
             return checkpoint
 
         self.resume_from = on_main_rank(prepare, self.context)
@@ -524,7 +525,7 @@ class _Run:
                     keep=self.recipe.train.keep_checkpoints,
                 )
         else:
-            self.checkpoint = RunDir(self.run_dir).checkpoint(self.step)
+            self.checkpoint = self.run_paths.checkpoint(self.step)
         self.last_saved_step = self.step
 
     def _load_newest_good(self, newest: Path) -> Path:
@@ -532,7 +533,7 @@ class _Run:
         not make a run unresumable while an older checkpoint is intact); says which one it took."""
         older = [
             p
-            for p in reversed(RunDir(self.run_dir).checkpoint_dirs())
+            for p in reversed(self.run_paths.checkpoint_dirs())
             if p.name < newest.name and (p / WEIGHTS_FILE).is_file()
         ]
         reasons: list[str] = []
