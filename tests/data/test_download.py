@@ -218,15 +218,42 @@ def test_archives_escaping_the_target_are_rejected(tmp_path: Path, entries: dict
         assert not (tmp_path / "evil.txt").exists() and list(target.iterdir()) == []
 
 
-def test_tar_symlink_out_of_target_is_rejected(tmp_path: Path) -> None:
+def _tar_with_links(links: list[tuple[str, str, bytes]]) -> bytes:
+    """A .tar.gz of (name, link target, type) entries, then a file written through the last link."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
-        link = tarfile.TarInfo("ds/link")
-        link.type, link.linkname = tarfile.SYMTYPE, "../../outside"
-        tf.addfile(link)
-    (tmp_path / "bad.tar.gz").write_bytes(buffer.getvalue())
-    with pytest.raises(ArchiveError, match="link target"):
-        extract_archive(tmp_path / "bad.tar.gz", tmp_path / "out")
+        for name, target, kind in links:
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = kind, target
+            tf.addfile(link)
+        payload = tarfile.TarInfo(f"{links[-1][0]}/escaped.txt")
+        payload.size = 1
+        tf.addfile(payload, io.BytesIO(b"x"))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        [("ds/link", "../../outside", tarfile.SYMTYPE)],
+        # The chain of issue #12: each link alone stays inside, together they climb two levels.
+        [("facades/x", "..", tarfile.SYMTYPE), ("facades/x/y", "..", tarfile.SYMTYPE)],
+        [("ds/inside", "ds/file", tarfile.LNKTYPE)],
+    ],
+    ids=["symlink-out", "symlink-chain", "hardlink"],
+)
+@pytest.mark.parametrize("has_filters", [True, False], ids=["filters", "old-python"])
+def test_tar_links_are_refused_on_every_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: list[tuple[str, str, bytes]], has_filters: bool
+) -> None:
+    if not has_filters:  # Python 3.10.0-3.10.11 / 3.11.0-3.11.3 lack tarfile's extraction filters
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    stage = tmp_path / "a" / "b" / "stage"
+    (tmp_path / "bad.tar.gz").write_bytes(_tar_with_links(links))
+    with pytest.raises(ArchiveError, match="refusing link entry"):
+        extract_archive(tmp_path / "bad.tar.gz", stage)
+    assert list(stage.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "bad.tar.gz", "stage"]
 
 
 def test_corrupt_archives_fail_verification(tmp_path: Path) -> None:
