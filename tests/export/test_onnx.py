@@ -152,3 +152,38 @@ def test_default_sizes_are_multiples_of_at_least_64_px() -> None:
     assert default_sizes(4) == ((64, 64), (128, 64))
     assert default_sizes(128) == ((128, 128), (256, 128))
     assert default_sizes(256) == ((256, 256), (512, 256))
+
+
+@pytest.mark.parametrize("where", ["parent", "absolute", "link"])
+def test_external_data_outside_the_model_folder_is_refused(
+    tmp_path: Path, make_generator: Callable[..., Any], where: str
+) -> None:
+    from i2i.card import CardError
+    from i2i.infer import Translator
+
+    generator, card = make_generator("resnet_6blocks")
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    exported_path = export_onnx_with_report(generator, card, tmp_path / "plain.onnx").path
+    model = onnx.load(str(exported_path))
+    onnx.save_model(model, str(model_dir / "ok.onnx"), save_as_external_data=True, location="ok.bin")
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    expected = Translator(exported_path, device="cpu").translate(image)
+    # The legitimate layout (data beside the model) is read, and gives the same result.
+    assert np.array_equal(Translator(model_dir / "ok.onnx", device="cpu").translate(image), expected)
+
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes((model_dir / "ok.bin").read_bytes())
+    location = {"parent": "../outside.bin", "absolute": str(outside), "link": "link.bin"}[where]
+    if where == "link":
+        (model_dir / "link.bin").symlink_to(outside)
+    hostile = onnx.load(str(model_dir / "ok.onnx"), load_external_data=False)
+    for tensor in hostile.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location
+    (model_dir / "hostile.onnx").write_bytes(hostile.SerializeToString())
+    with pytest.raises(CardError, match=r"hostile\.onnx: tensor .* outside the model's folder"):
+        read_onnx_card(model_dir / "hostile.onnx")
+    with pytest.raises(CardError, match="outside the model's folder"):
+        Translator(model_dir / "hostile.onnx", device="cpu")
