@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -22,10 +23,12 @@ from i2i.files import write_bytes_atomic
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "ImageListing",
     "ImageReadError",
     "convert_channels",
     "list_images",
     "read_image",
+    "scan_images",
     "to_tensor",
     "to_uint8",
     "write_image",
@@ -163,11 +166,25 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int
     return path
 
 
-def list_images(root: str | os.PathLike[str], recursive: bool = True) -> list[Path]:
-    """Image files under ``root`` (suffix in :data:`IMAGE_EXTENSIONS`, any case), sorted.
+@dataclass(frozen=True)
+class ImageListing:
+    """The image files under a folder, and the entries that could not be looked at.
+
+    Attributes:
+        files: Image files (suffix in :data:`IMAGE_EXTENSIONS`, any case), sorted.
+        problems: ``(path, reason)`` for subfolders that cannot be listed and image names that are
+            broken symbolic links or not regular files: what a run over the folder would miss.
+    """
+
+    files: list[Path]
+    problems: list[tuple[Path, str]]
+
+
+def scan_images(root: str | os.PathLike[str], recursive: bool = True) -> ImageListing:
+    """Image files under ``root`` and what could not be read, without skipping anything silently.
 
     Hidden files and folders (``.name``, e.g. macOS ``._photo.jpg`` resource forks) and ``__MACOSX``
-    folders are skipped.
+    folders are skipped by design; symbolic links to folders are not followed (as ``Path.rglob``).
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
@@ -175,15 +192,38 @@ def list_images(root: str | os.PathLike[str], recursive: bool = True) -> list[Pa
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {str(root)!r} does not exist")
-    candidates = root.rglob("*") if recursive else root.iterdir()
-    found = []
-    for path in candidates:
-        parts = path.relative_to(root).parts
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-            continue
-        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
-            found.append(path)
-    return sorted(found)
+    files: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+
+    def unlistable(error: OSError) -> None:
+        problems.append((Path(error.filename or root), f"cannot list folder ({error.strerror or error})"))
+
+    for folder, subfolders, names in os.walk(root, onerror=unlistable):
+        subfolders[:] = sorted(d for d in subfolders if not (d.startswith(".") or d == "__MACOSX"))
+        for name in names:
+            path = Path(folder, name)
+            if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            if path.is_file():
+                files.append(path)
+            elif path.is_symlink() and not path.exists():
+                problems.append((path, f"broken symbolic link (to {os.readlink(path)!r})"))
+            else:
+                problems.append((path, "not a regular file"))
+        if not recursive:
+            break
+    return ImageListing(sorted(files), sorted(problems))
+
+
+def list_images(root: str | os.PathLike[str], recursive: bool = True) -> list[Path]:
+    """Image files under ``root`` (suffix in :data:`IMAGE_EXTENSIONS`, any case), sorted.
+
+    The files of :func:`scan_images`; callers that must report what was missed use that.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+    """
+    return scan_images(root, recursive).files
 
 
 def to_tensor(image: np.ndarray) -> Tensor:

@@ -15,7 +15,8 @@ Three stages run at once::
   partial groups, and at the end.
 * Every output is written to a temporary file beside its destination and renamed over it, so an output
   that exists is complete; ``skip_existing`` then skips it without decoding its input.
-* A file that cannot be read, translated or written is recorded with a one-line reason and skipped;
+* A file that cannot be read, translated or written, a subfolder that cannot be listed and a broken
+  link with an image name are recorded with a one-line reason and skipped;
   the others go on. Inputs are never overwritten: an output folder inside the input folder is refused.
 """
 
@@ -34,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from i2i.data.io import ImageReadError, list_images, read_image, write_image
+from i2i.data.io import ImageReadError, read_image, scan_images, write_image
 from i2i.infer.translator import Prepared, Translator
 
 __all__ = ["Failure", "TranslateSummary", "check_folders", "output_paths", "translate_folder"]
@@ -177,14 +178,15 @@ def translate_folder(
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be in [1, 100], got {quality}")
     input_dir, out_dir = Path(input_dir), Path(out_dir)
-    inputs = list_images(input_dir)
+    listing = scan_images(input_dir)
+    inputs = listing.files
     targets = output_paths(inputs, input_dir, out_dir, output_format)
     check_folders(input_dir, out_dir, list(targets.values()))
     workers = workers or min(4, os.cpu_count() or 1)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
 
-    summary = TranslateSummary()
+    summary = TranslateSummary(failed=[Failure(path, reason) for path, reason in listing.problems])
     todo: list[tuple[Path, Path]] = []
     for src in inputs:
         dst = targets[src]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,6 +20,7 @@ from i2i.data.io import (
     convert_channels,
     list_images,
     read_image,
+    scan_images,
     to_tensor,
     to_uint8,
     write_image,
@@ -233,6 +236,47 @@ def test_list_images_sorted_case_insensitive_and_skips_hidden(tmp_path: Path) ->
     assert [p.name for p in list_images(tmp_path, recursive=False)] == ["a.jpg", "b.PNG", "c.JpEg"]
     with pytest.raises(FileNotFoundError, match="nowhere"):
         list_images(tmp_path / "nowhere")
+
+
+def test_scan_images_names_unlistable_folders_and_broken_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.png", "locked/b.png", "ok/c.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (tmp_path / "notes.txt").symlink_to(tmp_path / "deleted.txt")  # not an image name: not ours
+    os.mkfifo(tmp_path / "pipe.png")
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:  # root may read any folder, so the permission error is made here
+        if Path(path) == tmp_path / "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    listing = scan_images(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in listing.files] == ["a.png", "ok/c.jpg"]
+    problems = {p.relative_to(tmp_path).as_posix(): reason for p, reason in listing.problems}
+    assert problems == {
+        "pipe.png": "not a regular file",
+        "gone.jpg": f"broken symbolic link (to {str(tmp_path / 'deleted.jpg')!r})",
+        "locked": "cannot list folder (Permission denied)",
+    }
+    assert list_images(tmp_path) == listing.files
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders whatever their mode")
+def test_scan_images_reports_a_folder_without_read_permission(tmp_path: Path) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.png").write_bytes(b"")
+    (tmp_path / "locked").chmod(0o000)
+    try:
+        assert [(p.name, r) for p, r in scan_images(tmp_path).problems] == [
+            ("locked", "cannot list folder (Permission denied)")
+        ]
+    finally:
+        (tmp_path / "locked").chmod(0o755)
 
 
 def test_tensor_round_trip_is_exact_for_all_uint8_values() -> None:

@@ -157,3 +157,28 @@ def test_onnx_model_through_the_cli(photos: Path, tmp_path: Path, onnx_model: tu
     assert sorted(p.name for p in out.iterdir()) == ["b.jpg", "odd.jpg"]
     usage = CliRunner().invoke(app, [*args, "--precision", "bf16"])
     assert usage.exit_code == 2 and "precision is set at export" in usage.output
+
+
+def test_unlistable_folders_and_broken_links_are_failures(
+    photos: Path, tmp_path: Path, onnx_model: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    weights, _ = onnx_model
+    (photos / "gone.jpg").symlink_to(photos / "deleted.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:  # tests run as root, who reads any folder: deny one here
+        if Path(str(path)) == photos / "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = CliRunner().invoke(
+        app,
+        ["translate", str(photos), "--model", str(weights), "--out", str(tmp_path / "out"), "--no-progress"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "4 translated, 0 skipped, 5 failed" in result.output  # sub/ held 2 images: not silently left out
+    assert f"failed: {photos / 'sub'}: cannot list folder (Permission denied)" in result.output
+    assert f"failed: {photos / 'gone.jpg'}: broken symbolic link" in result.output
