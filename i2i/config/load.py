@@ -94,7 +94,7 @@ def load_recipe(path_or_name: str | Path, overrides: Sequence[str] = ()) -> Reci
             invalid key, a bad override, or a file or alias expansion over the size limits.
     """
     path = find_recipe(path_or_name)
-    raw = _parse_yaml(_read_text(path), str(path))
+    raw = parse_recipe_yaml(_read_text(path), str(path))
     raw.setdefault("name", path.stem)
     for item in overrides:
         _apply_override(raw, item, str(path))
@@ -203,7 +203,15 @@ def _safe_load(text: str) -> Any:
         loader.dispose()
 
 
-def _parse_yaml(text: str, source: str) -> dict[str, Any]:
+def parse_recipe_yaml(text: str, source: str) -> dict[str, Any]:
+    """A recipe's YAML text as a mapping, within the size bounds; not validated against the schema.
+
+    The one parser for recipe text from any source: files, ``--set`` values, and the recipes stored
+    in weights headers and ONNX metadata (which may be crafted).
+
+    Raises:
+        RecipeError: One line naming ``source``: too large, invalid YAML, or not a mapping.
+    """
     try:
         raw = _safe_load(text)
     except _TooLarge as error:
@@ -317,6 +325,7 @@ __all__ = [
     "find_recipe",
     "list_recipes",
     "load_recipe",
+    "parse_recipe_yaml",
     "recipe_to_yaml",
     "recipes_dir",
     "validate_recipe",

@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from numpy.typing import NDArray
 from torch import nn
 from torch.utils.data import Dataset
 
 from i2i.card import ModelCard
+from i2i.config.load import parse_recipe_yaml
 from i2i.data import Geometry, build_dataset, data_layout, to_uint8
 from i2i.data.io import IMAGE_EXTENSIONS
 from i2i.files import write_text_atomic
@@ -92,6 +92,7 @@ class TestData:
         split: str | None = None,
         layout: str | None = None,
         max_images: int | None = None,
+        source: str = "the model's stored recipe",
     ) -> TestData:
         """Test data for a model: its recipe's ``data`` section, then the explicit arguments.
 
@@ -102,9 +103,14 @@ class TestData:
         Args:
             recipe_yaml: The resolved recipe stored with the model ("" when unknown).
             direction: The generator's data direction (its input is side ``a`` after applying it).
+            source: Where ``recipe_yaml`` came from, for error messages (the model file).
+
+        Raises:
+            RecipeError: The stored recipe is not a YAML mapping or exceeds the recipe size bounds.
         """
-        loaded = yaml.safe_load(recipe_yaml) if recipe_yaml.strip() else None
-        data: dict[str, Any] = dict(loaded.get("data") or {}) if isinstance(loaded, dict) else {}
+        loaded = parse_recipe_yaml(recipe_yaml, source) if recipe_yaml.strip() else {}
+        section = loaded.get("data")
+        data: dict[str, Any] = dict(section) if isinstance(section, dict) else {}
         split = split or str(data.get("test_split", "test"))
         root_path = str(root) if root is not None else str(data.get("root", ""))
         layout = layout or data.get("layout") or _detect_layout(Path(root_path), split)
@@ -420,6 +426,7 @@ def evaluate(
         split=split,
         layout=layout,
         max_images=max_images,
+        source=f"{model}: stored recipe",
     )
     chosen, skipped, net, inception_name = _scoring(  # fail early, before translating
         metrics, data.layout, inception_weights, metrics_device

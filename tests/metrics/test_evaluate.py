@@ -297,3 +297,15 @@ def test_evaluation_during_training_skips_fid_unless_it_is_the_metric(tmp_path: 
     assert set(record) == {"step", "checkpoint", "direction", "psnr", "ssim", "l1", "num_images"}
     with pytest.raises(InceptionWeightsError, match=r"^metric 'fid': skipped fid, kid"):
         evaluate_run(tmp_path, generator, spec, step=20, metric="fid")
+
+
+def test_a_crafted_stored_recipe_is_parsed_within_the_recipe_bounds() -> None:
+    from i2i.config import RecipeError
+    from i2i.metrics.evaluate import TestData
+    from tests.config.test_recipe_load import _alias_bomb
+
+    # A weights header or ONNX metadata carries the recipe as text: the same bounds as a recipe file.
+    with pytest.raises(RecipeError, match=r"^m\.safetensors: stored recipe: too many YAML aliases"):
+        TestData.resolve(_alias_bomb(), direction="a2b", root="x", source="m.safetensors: stored recipe")
+    with pytest.raises(RecipeError, match="expected a mapping"):
+        TestData.resolve("- a\n", direction="a2b", root="x")
