@@ -52,6 +52,9 @@ class ModelCard:
         input_kind: ``"image"``, ``"image+domain"`` (StarGAN) or ``"noise+label"`` (cgan).
         value_range: ``(low, high)``; uint8 pixels ``p`` are fed as ``low + p / 255 * (high - low)``.
         size_multiple: Height and width must be multiples of this (pad, then crop back).
+        min_size: Smallest height and width the network takes after padding to the size multiple
+            (a ResNet's residual blocks reflect-pad the 1/4-scale features, so it needs 8 px); cards
+            written before the field have 1, and :attr:`min_side` still counts the size multiple.
         domains: Target domain names of a multi-domain generator, in index order (empty otherwise).
         classes: Class names of a class-conditional generator, in label order (empty otherwise).
         method: The method that trained it (``"cyclegan"``, ``"pix2pix"``, ``"reference"``).
@@ -71,6 +74,7 @@ class ModelCard:
     input_kind: str = "image"
     value_range: tuple[float, float] = (-1.0, 1.0)
     size_multiple: int = 1
+    min_size: int = 1
     domains: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
     method: str = "unknown"
@@ -97,6 +101,26 @@ class ModelCard:
     def out_channels(self) -> int:
         """Image channels the network writes."""
         return int(self.kwargs.get("out_channels", 3))
+
+    @property
+    def min_side(self) -> int:
+        """Smallest image side (after padding to :attr:`size_multiple`) the network can translate."""
+        return max(self.min_size, self.size_multiple)
+
+    def check_image_size(self, height: int, width: int, source: str | Path | None = None) -> None:
+        """Raise ``ValueError`` (one line, naming ``source`` if given) when an image is too small.
+
+        The image is padded to the size multiple first, so ``3 x 500`` fails for a ResNet (min 8 px)
+        while ``5 x 500`` (padded to 8) passes.
+        """
+        multiple = self.size_multiple
+        padded = [-(-side // multiple) * multiple for side in (height, width)]
+        if min(padded) < self.min_side:
+            raise ValueError(
+                ("" if source is None else f"{source}: ")
+                + f"{width}x{height} px is smaller than this {self.arch} model takes "
+                f"(at least {self.min_side} px per side); upscale it or use a larger --resize"
+            )
 
     @property
     def translates_images(self) -> bool:
@@ -225,10 +249,11 @@ class ModelCard:
             for name in ("in_channels", "out_channels"):
                 if name in kwargs and int(kwargs[name]) < 1:
                     raise ValueError(f"{name} must be at least 1")
-            if "size_multiple" in values:
-                values["size_multiple"] = int(values["size_multiple"])
-                if values["size_multiple"] < 1:
-                    raise ValueError("size_multiple must be at least 1")
+            for name in ("size_multiple", "min_size"):
+                if name in values:
+                    values[name] = int(values[name])
+                    if values[name] < 1:
+                        raise ValueError(f"{name} must be at least 1")
             if values.get("crop_size") is not None:
                 values["crop_size"] = int(values["crop_size"])
             return cls(**values)
@@ -248,11 +273,13 @@ def _legacy_input_kind(values: Mapping[str, Any]) -> str:
 
 
 def _network_traits(network: Any) -> dict[str, Any]:
-    """What a generator declares as attributes: ``size_multiple`` (default 1) and ``input_kind``
-    (default ``"image"``). The one place that reads them."""
+    """What a generator declares as attributes: ``size_multiple`` (default 1), ``min_size`` (default:
+    the size multiple) and ``input_kind`` (default ``"image"``). The one place that reads them."""
+    size_multiple = int(getattr(network, "size_multiple", 1))
     return {
         "input_kind": str(getattr(network, "input_kind", "image")),
-        "size_multiple": int(getattr(network, "size_multiple", 1)),
+        "size_multiple": size_multiple,
+        "min_size": int(getattr(network, "min_size", size_multiple)),
     }
 
 

@@ -448,7 +448,7 @@ def export(
     from i2i.weights import resolve_weights_file
 
     inputs = [source]
-    if source.exists() and source.suffix not in (".pth", ".pt"):
+    if source.exists() and source.suffix not in (".pth", ".pt", ".onnx"):
         inputs.append(resolve_weights_file(source))
     refuse_overwriting(out, *inputs)
     generator, card = load_source(

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from i2i.data.image_metadata import ImageMetadata, embed_metadata, exif_orientation, read_metadata
 from i2i.files import write_bytes_atomic
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "convert_channels",
     "list_images",
     "read_image",
+    "read_image_with_metadata",
     "scan_images",
     "to_tensor",
     "to_uint8",
@@ -36,8 +38,6 @@ __all__ = [
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 """File suffixes (lower case) that :func:`list_images` picks up and :func:`write_image` can write."""
-
-_EXIF_ORIENTATION_TAG = 0x0112
 
 
 class ImageReadError(ValueError):
@@ -60,7 +60,8 @@ def read_image(path: str | os.PathLike[str], channels: int | None = None) -> np.
     16-bit images are scaled to 8 bits (``round(v / 257)``), palette images are expanded, and the
     result is converted to ``channels``: 1 (luma, ITU-R BT.601 weights), 3 (RGB; alpha is dropped
     as PIL's ``convert("RGB")`` does) or 4 (RGBA; opaque alpha added). ``None`` keeps the file's own
-    channel count (1, 3 or 4; gray + alpha files come back as RGBA).
+    channel count (1, 3 or 4; gray + alpha files come back as RGBA). Of a multi-page TIFF or an
+    animated WebP, the first frame.
 
     Args:
         path: Image file (any suffix; the content decides the format).
@@ -73,6 +74,14 @@ def read_image(path: str | os.PathLike[str], channels: int | None = None) -> np.
         ImageReadError: The file is missing, empty, truncated, corrupt or not an image.
         ValueError: ``channels`` is not 1, 3, 4 or ``None``.
     """
+    return read_image_with_metadata(path, channels)[0]
+
+
+def read_image_with_metadata(
+    path: str | os.PathLike[str], channels: int | None = None
+) -> tuple[np.ndarray, ImageMetadata]:
+    """:func:`read_image` and the file's :class:`~i2i.data.image_metadata.ImageMetadata` (ICC profile,
+    EXIF, frame count), from one read of the file."""
     if channels not in (None, 1, 3, 4):
         raise ValueError(f"channels must be 1, 3, 4 or None, got {channels!r}")
     try:
@@ -88,8 +97,10 @@ def read_image(path: str | os.PathLike[str], channels: int | None = None) -> np.
     if decoded is None or decoded.size == 0:
         raise ImageReadError(path, "not a decodable image (corrupt, truncated or an unsupported format)")
     image = _to_uint8_rgb(decoded, path)
-    image = _apply_orientation(image, _exif_orientation(data))
-    return convert_channels(image, channels) if channels is not None else image
+    metadata = read_metadata(data)
+    image = _apply_orientation(image, exif_orientation(data))
+    image = convert_channels(image, channels) if channels is not None else image
+    return image, metadata
 
 
 def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
@@ -120,7 +131,13 @@ def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=2)
 
 
-def write_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int = 95) -> Path:
+def write_image(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    *,
+    quality: int = 95,
+    metadata: ImageMetadata | None = None,
+) -> Path:
     """Write an RGB(A) or gray image atomically; the format follows the suffix.
 
     The encoded bytes go to a temporary file in the destination folder, which then replaces ``path``
@@ -132,6 +149,8 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int
         image: ``uint8`` ``(H, W)`` or ``(H, W, C)`` with C in 1, 3, 4 (RGB / RGBA order); ``uint16``
             is accepted for PNG and TIFF.
         quality: JPEG / WebP quality, 1-100.
+        metadata: ICC profile and EXIF to embed (JPEG and PNG; the EXIF orientation is reset to 1,
+            since ``image`` is upright); see :mod:`i2i.data.image_metadata`.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -162,7 +181,10 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, quality: int
     ok, encoded = cv2.imencode(suffix, image, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode {str(path)!r}")
-    write_bytes_atomic(path, encoded.tobytes())
+    data = encoded.tobytes()
+    if metadata is not None:
+        data = embed_metadata(data, metadata.for_channels(1 if image.ndim == 2 else image.shape[2]))
+    write_bytes_atomic(path, data)
     return path
 
 
@@ -293,64 +315,6 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     elif orientation == 8:
         image = np.rot90(image, k=1)  # 90 degrees counter-clockwise
     return np.ascontiguousarray(image)
-
-
-def _exif_orientation(data: bytes) -> int:
-    """The EXIF orientation tag (1-8) of a JPEG, PNG or WebP file; 1 when absent or unreadable."""
-    try:
-        tiff = _find_exif_tiff(data)
-        return _tiff_orientation(tiff) if tiff is not None else 1
-    except (struct.error, IndexError, ValueError):
-        return 1
-
-
-def _find_exif_tiff(data: bytes) -> bytes | None:
-    if data[:2] == b"\xff\xd8":  # JPEG: walk the segments before the first scan
-        pos = 2
-        while pos + 4 <= len(data) and data[pos] == 0xFF:
-            marker = data[pos + 1]
-            if marker == 0xDA:  # start of scan: no metadata after this
-                return None
-            (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-            segment = data[pos + 4 : pos + 2 + length]
-            if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
-                return segment[6:]
-            pos += 2 + length
-        return None
-    if data[:8] == b"\x89PNG\r\n\x1a\n":  # PNG: look for an eXIf chunk
-        pos = 8
-        while pos + 8 <= len(data):
-            length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-            if kind == b"eXIf":
-                return data[pos + 8 : pos + 8 + length]
-            if kind in (b"IDAT", b"IEND"):
-                return None
-            pos += 12 + length
-        return None
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":  # WebP: an EXIF chunk
-        pos = 12
-        while pos + 8 <= len(data):
-            kind, length = struct.unpack("<4sI", data[pos : pos + 8])
-            if kind == b"EXIF":
-                payload = data[pos + 8 : pos + 8 + length]
-                return payload[6:] if payload.startswith(b"Exif\x00\x00") else payload
-            pos += 8 + length + (length & 1)
-    return None
-
-
-def _tiff_orientation(tiff: bytes) -> int:
-    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
-    if order is None:
-        return 1
-    (ifd,) = struct.unpack(order + "I", tiff[4:8])
-    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
-    for i in range(count):
-        entry = ifd + 2 + 12 * i
-        tag, _kind, _n = struct.unpack(order + "HHI", tiff[entry : entry + 8])
-        if tag == _EXIF_ORIENTATION_TAG:
-            (value,) = struct.unpack(order + "H", tiff[entry + 8 : entry + 10])
-            return value if 1 <= value <= 8 else 1
-    return 1
 
 
 def _jpeg_is_complete(data: bytes) -> bool:

@@ -238,12 +238,17 @@ def load_source(
         out_channels: Reference files: the ``--output_nc``.
 
     Raises:
-        ExportError: for a missing file, or a ``.pth`` file without ``arch``.
+        ExportError: for a missing file, an ``.onnx`` file, or a ``.pth`` file without ``arch``.
         WeightsError: for an i2i source that cannot be read.
     """
     source = Path(source)
     if not source.exists():
         raise ExportError(f"{source}: no such file or directory")
+    if source.suffix == ".onnx":
+        raise ExportError(
+            f"{source}: already an ONNX model; export reads a run directory, a checkpoint, .safetensors "
+            "weights or a reference .pth (`i2i info` shows what an .onnx file holds)"
+        )
     if source.suffix in (".pth", ".pt"):
         if arch is None:
             raise ExportError(

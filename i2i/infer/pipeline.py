@@ -35,7 +35,8 @@ from typing import Literal
 
 import numpy as np
 
-from i2i.data.io import ImageReadError, read_image, scan_images, write_image
+from i2i.data.image_metadata import ImageMetadata
+from i2i.data.io import ImageReadError, read_image_with_metadata, scan_images, write_image
 from i2i.infer.translator import Prepared, Translator
 
 __all__ = ["Failure", "TranslateSummary", "check_folders", "output_paths", "translate_folder"]
@@ -60,12 +61,15 @@ class TranslateSummary:
         skipped: Images whose output already existed (``skip_existing``).
         failed: Inputs that could not be read, translated or written.
         seconds: Wall time from the first read to the last write.
+        first_frame_only: Translated inputs with several frames (TIFF pages, animated WebP) and how
+            many; only their first frame was translated.
     """
 
     done: int = 0
     skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    first_frame_only: list[tuple[Path, int]] = field(default_factory=list)
 
     @property
     def images_per_second(self) -> float:
@@ -82,7 +86,11 @@ class TranslateSummary:
             f"{self.done} translated, {self.skipped} skipped, {len(self.failed)} failed "
             f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
         )
-        return [head, *(f"  failed: {f.path}: {f.reason}" for f in self.failed)]
+        notes = [
+            f"  note: {path}: {frames} frames; only the first was translated"
+            for path, frames in self.first_frame_only
+        ]
+        return [head, *notes, *(f"  failed: {f.path}: {f.reason}" for f in self.failed)]
 
 
 def output_paths(
@@ -208,6 +216,7 @@ class _Job:
     src: Path
     dst: Path
     prepared: Prepared
+    metadata: ImageMetadata
 
 
 class _FolderRun:
@@ -240,7 +249,7 @@ class _FolderRun:
 
     def execute(self, todo: Sequence[tuple[Path, Path]]) -> None:
         pending = iter(todo)
-        reads: deque[tuple[Path, Path, Future[Prepared]]] = deque()
+        reads: deque[tuple[Path, Path, Future[tuple[Prepared, ImageMetadata]]]] = deque()
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-read") as readers,
             ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-write") as writers,
@@ -259,7 +268,7 @@ class _FolderRun:
             while reads:
                 src, dst, future = reads[0]
                 try:
-                    prepared = future.result(timeout=self.flush_after if self.groups else None)
+                    prepared, metadata = future.result(timeout=self.flush_after if self.groups else None)
                 except FutureTimeout:  # the readers are behind: do not let the accelerator idle
                     self._run_oldest_group()
                     continue
@@ -270,7 +279,9 @@ class _FolderRun:
                     continue
                 reads.popleft()
                 refill()
-                self._add(_Job(src, dst, prepared))
+                if metadata.frames > 1:
+                    self.summary.first_frame_only.append((src, metadata.frames))
+                self._add(_Job(src, dst, prepared, metadata))
                 self._collect_writes(block=False)
             while self.groups:
                 self._run_oldest_group()
@@ -278,11 +289,13 @@ class _FolderRun:
 
     # --- stages ---------------------------------------------------------------------------------
 
-    def _read(self, src: Path) -> Prepared:  # reader thread
-        return self.translator.prepare(read_image(src))
+    def _read(self, src: Path) -> tuple[Prepared, ImageMetadata]:  # reader thread
+        image, metadata = read_image_with_metadata(src)
+        return self.translator.prepare(image), metadata
 
     def _write(self, job: _Job, output: np.ndarray) -> None:  # writer thread
-        write_image(job.dst, self.translator.finish(job.prepared, output), quality=self.quality)
+        pixels = self.translator.finish(job.prepared, output)
+        write_image(job.dst, pixels, quality=self.quality, metadata=job.metadata)
 
     def _add(self, job: _Job) -> None:
         prepared = job.prepared

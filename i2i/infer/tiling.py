@@ -158,6 +158,29 @@ def tile_grid(size: int, tile: int, overlap: int) -> tuple[list[int], int]:
     return [i * stride for i in range(count)], tile + (count - 1) * stride
 
 
+def tile_overlap(tile: int, overlap: int, size_multiple: int, min_size: int = 1) -> int:
+    """The overlap :func:`run_tiled` uses: ``overlap`` rounded up to the size multiple, after checking
+    that the settings can work (so a bad ``--tile`` / ``--overlap`` fails once, before any image).
+
+    Raises:
+        ValueError: ``tile`` is not a positive multiple of ``size_multiple``, is below ``min_size``, or
+            the rounded overlap exceeds ``tile / 2``.
+    """
+    if tile <= 0 or tile % size_multiple:
+        raise ValueError(
+            f"--tile must be a positive multiple of the model's size multiple {size_multiple}, got {tile}"
+        )
+    if tile < min_size:
+        raise ValueError(f"--tile {tile} is smaller than the model takes (at least {min_size} px per side)")
+    overlap = math.ceil(max(overlap, 0) / size_multiple) * size_multiple
+    if 2 * overlap > tile:  # a pixel would then lie in more than two tiles' bands and the weights break
+        raise ValueError(
+            f"--overlap (rounded up to the size multiple {size_multiple}: {overlap}) must be at most half of "
+            f"--tile {tile}"
+        )
+    return overlap
+
+
 def run_tiled(
     run: Callable[[np.ndarray], np.ndarray],
     image: np.ndarray,
@@ -187,16 +210,7 @@ def run_tiled(
         ValueError: ``tile`` is not a multiple of ``size_multiple`` or the rounded overlap exceeds
             ``tile / 2``.
     """
-    if tile <= 0 or tile % size_multiple:
-        raise ValueError(
-            f"--tile must be a positive multiple of the model's size multiple {size_multiple}, got {tile}"
-        )
-    overlap = math.ceil(max(overlap, 0) / size_multiple) * size_multiple
-    if 2 * overlap > tile:  # a pixel would then lie in more than two tiles' bands and the weights break
-        raise ValueError(
-            f"--overlap (rounded up to the size multiple {size_multiple}: {overlap}) must be at most half of "
-            f"--tile {tile}"
-        )
+    overlap = tile_overlap(tile, overlap, size_multiple)
     _, h, w = image.shape
     ys, height = tile_grid(h, tile, overlap)
     xs, width = tile_grid(w, tile, overlap)

@@ -23,7 +23,7 @@ import numpy as np
 from i2i.data.io import convert_channels
 from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
-from i2i.infer.tiling import pad_to_multiple, run_tiled
+from i2i.infer.tiling import pad_to_multiple, run_tiled, tile_overlap
 
 __all__ = ["Prepared", "Translator", "resized_shape"]
 
@@ -111,10 +111,12 @@ class Translator:
             model, device=device, precision=precision, direction=direction, domain=domain
         )
         self.card = self.backend.card
-        multiple = self.card.size_multiple
-        if tile is not None and (tile <= 0 or tile % multiple):
+        if tile is not None:
+            tile_overlap(tile, overlap, self.card.size_multiple, self.card.min_side)
+        if resize is not None and resize < self.card.min_side:
             raise ValueError(
-                f"tile must be a positive multiple of the model's size multiple {multiple}, got {tile}"
+                f"--resize {resize} is smaller than this {self.card.arch} model takes "
+                f"(at least {self.card.min_side} px per side)"
             )
         self.batch_size = batch_size
         self.tile = tile
@@ -144,6 +146,7 @@ class Translator:
             image = resize(image, height, width)  # the training pipeline's resize
             if alpha is not None:
                 alpha = resize(alpha, height, width)[:, :, 0]
+        self.card.check_image_size(height, width)
         chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
         chw *= self._scale
         chw += self._low

@@ -182,3 +182,22 @@ def test_unlistable_folders_and_broken_links_are_failures(
     assert "4 translated, 0 skipped, 5 failed" in result.output  # sub/ held 2 images: not silently left out
     assert f"failed: {photos / 'sub'}: cannot list folder (Permission denied)" in result.output
     assert f"failed: {photos / 'gone.jpg'}: broken symbolic link" in result.output
+
+
+def test_icc_profile_and_exif_travel_to_the_output_and_extra_frames_are_noted(
+    tmp_path: Path, onnx_model: tuple[Path, Path]
+) -> None:
+    from i2i.data.image_metadata import ImageMetadata, read_metadata
+    from tests.data.test_image_metadata import _exif, _icc
+
+    weights, _ = onnx_model
+    src = tmp_path / "in"
+    write_image(src / "photo.jpg", _random(32, 48, 3), metadata=ImageMetadata(_icc(), _exif(1)))
+    assert cv2.imwritemulti(str(src / "pages.tif"), [_random(16, 16, 3) for _ in range(3)])
+    result = CliRunner().invoke(
+        app, ["translate", str(src), "--model", str(weights), "--out", str(tmp_path / "out"), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"note: {src / 'pages.tif'}: 3 frames; only the first was translated" in result.output
+    kept = read_metadata((tmp_path / "out" / "photo.jpg").read_bytes())
+    assert kept == ImageMetadata(_icc(), _exif(1))
