@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
@@ -152,3 +153,30 @@ def test_export_and_translate_refuse_a_noise_generator_in_one_line(tmp_path: Pat
 def test_a_card_never_takes_an_unknown_input_kind() -> None:
     with pytest.raises(CardError, match="input_kind"):
         ModelCard("x", input_kind="text")
+
+
+@pytest.mark.parametrize(
+    ("arch", "kwargs", "min_side"),
+    [
+        ("resnet_6blocks", {}, 8),  # reflect padding and instance norm of the 1/4-scale features: 2 px
+        ("resnet_6blocks", {"padding": "zero", "norm": "batch"}, 8),
+        ("unet_128", {}, 128),
+    ],
+)
+def test_the_card_records_the_smallest_image_the_network_takes(
+    arch: str, kwargs: dict[str, object], min_side: int
+) -> None:
+    network = create_generator(arch, base_channels=2, **kwargs)
+    card = describe_generator(network, arch=arch, kwargs=kwargs)
+    assert card.min_side == min_side
+    assert ModelCard.from_props(card.to_props()).min_side == min_side
+    card.check_image_size(min_side, 5 * min_side)
+    with pytest.raises(ValueError, match=f"at least {min_side} px per side"):
+        card.check_image_size(min_side - card.size_multiple, 500)
+    if min_side > card.size_multiple:  # the size is checked after padding to the multiple
+        card.check_image_size(min_side - card.size_multiple + 1, 500)
+    with torch.no_grad():  # the network does take its minimum, and fails one multiple below it
+        network.eval()(torch.zeros(1, 3, min_side, min_side))
+        if arch.startswith("resnet") and not kwargs:  # reflect padding and instance norm both need it
+            with pytest.raises((RuntimeError, ValueError)):
+                network(torch.zeros(1, 3, min_side - card.size_multiple, min_side - card.size_multiple))

@@ -33,8 +33,8 @@ class ResnetGenerator(nn.Module):
 
     Attributes:
         size_multiple: Height and width must be multiples of this (4).
-        min_size: Smallest height and width: 8 with reflect padding (the residual blocks reflect-pad
-            the 1/4-scale features by 1, which needs 2 pixels there), else 4.
+        min_size: Smallest height and width (8): the 1/4-scale features need 2 pixels per side for
+            the residual blocks' reflect padding and for instance norm's statistics.
         name: Name used in error messages (``"resnet_9blocks"``).
 
     Shape:
@@ -66,7 +66,7 @@ class ResnetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.name = f"resnet_{num_blocks}blocks"
-        self.min_size = 8 if padding == "reflect" else self.size_multiple
+        self.min_size = 2 * self.size_multiple
         norm_layer = get_norm(norm)
         bias = conv_bias(norm_layer)
         c = base_channels
