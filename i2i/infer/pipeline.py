@@ -59,12 +59,14 @@ class TranslateSummary:
         skipped: Images whose output already existed (``skip_existing``).
         failed: Inputs that could not be read, translated or written.
         seconds: Wall time from the first read to the last write.
+        backend: What ran the network, with its precision (``Backend.name``); "" when unknown.
     """
 
     done: int = 0
     skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    backend: str = ""
 
     @property
     def images_per_second(self) -> float:
@@ -80,6 +82,7 @@ class TranslateSummary:
         head = (
             f"{self.done} translated, {self.skipped} skipped, {len(self.failed)} failed "
             f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
+            + (f" with {self.backend}" if self.backend else "")
         )
         return [head, *(f"  failed: {f.path}: {f.reason}" for f in self.failed)]
 
@@ -184,7 +187,7 @@ def translate_folder(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
 
-    summary = TranslateSummary()
+    summary = TranslateSummary(backend=translator.backend.name)
     todo: list[tuple[Path, Path]] = []
     for src in inputs:
         dst = targets[src]

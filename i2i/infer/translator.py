@@ -72,10 +72,14 @@ class Translator:
     """Translate images with an exported ONNX model or a trained PyTorch generator.
 
     Args:
-        model: An ``.onnx`` file (ONNX Runtime), a ``.safetensors`` weights file, a checkpoint directory
-            or a run directory (PyTorch), or a ready :class:`~i2i.infer.backends.Backend`.
+        model: An ``.onnx`` file (ONNX Runtime or OpenVINO), an OpenVINO IR ``.xml``, a ``.safetensors``
+            weights file, a checkpoint directory or a run directory (PyTorch), or a ready
+            :class:`~i2i.infer.backends.Backend`.
+        backend: ``"auto"`` (by the file), ``"onnxruntime"``, ``"openvino"`` or ``"pytorch"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (ONNX) or ``"mps"`` (PyTorch).
-        precision: PyTorch models only: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (CUDA).
+        precision: PyTorch: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (CUDA); OpenVINO: ``"auto"``
+            (default: bf16 where the CPU has it natively, else fp32; int8 for an int8 IR), ``"fp32"``,
+            ``"bf16"`` or ``"int8"``.
         batch_size: Images (or tiles) per network call.
         tile: Tile side in pixels for large images (a multiple of the model's size multiple);
             ``None`` runs whole images. Images that fit in one tile are not tiled.
@@ -84,6 +88,8 @@ class Translator:
             multiple); the output has the resized size. ``None`` keeps the input size.
         direction: PyTorch files with both generators (CycleGAN): ``"a2b"`` or ``"b2a"``.
         domain: Multi-domain (StarGAN) models: the target domain name (required for them).
+        mode: OpenVINO: ``"latency"`` (one request on all cores: single images) or ``"throughput"``
+            (parallel requests: folders).
 
     Example:
         >>> translator = Translator("horse2zebra.onnx")  # doctest: +SKIP
@@ -94,6 +100,7 @@ class Translator:
         self,
         model: str | os.PathLike[str] | Backend,
         *,
+        backend: str = "auto",
         device: str = "auto",
         precision: str | None = None,
         batch_size: int = 4,
@@ -102,13 +109,20 @@ class Translator:
         resize: int | None = None,
         direction: str | None = None,
         domain: str | None = None,
+        mode: str = "latency",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if resize is not None and resize < 1:
             raise ValueError(f"resize must be a positive number of pixels, got {resize}")
         self.backend = load_backend(
-            model, device=device, precision=precision, direction=direction, domain=domain
+            model,
+            backend=backend,
+            device=device,
+            precision=precision,
+            direction=direction,
+            domain=domain,
+            mode=mode,
         )
         self.card = self.backend.card
         multiple = self.card.size_multiple
