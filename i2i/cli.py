@@ -517,9 +517,11 @@ def export(
 
 
 @app.command()
-@exits_on(*BAD_INPUT)
+@exits_on(MISSING_EXTRA, *BAD_INPUT)
 def info(
-    model: Annotated[Path, typer.Argument(help="An exported .onnx file or .safetensors weights.")],
+    model: Annotated[
+        Path, typer.Argument(help="An exported .onnx or OpenVINO .xml file, or .safetensors weights.")
+    ],
 ) -> None:
     """Print what a model file says about itself: architecture, channels, value range, sizes, precision."""
     from i2i.export import read_onnx_card
@@ -527,13 +529,18 @@ def info(
 
     if not model.is_file():
         raise ValueError(f"{model}: no such file")
-    if model.suffix not in (".onnx", ".safetensors"):
+    if model.suffix not in (".onnx", ".xml", ".safetensors"):
         raise ValueError(
-            f"{model}: i2i info reads .onnx and .safetensors files "
+            f"{model}: i2i info reads .onnx, OpenVINO .xml and .safetensors files "
             "(for a reference .pth file, run `i2i import-reference` first)"
         )
-    if model.suffix == ".onnx":
-        card = read_onnx_card(model)
+    if model.suffix in (".onnx", ".xml"):
+        if model.suffix == ".xml":
+            from i2i.infer.openvino import read_openvino_model
+
+            card = read_openvino_model(model)[1]
+        else:
+            card = read_onnx_card(model)
         rows = {
             "arch": card.arch,
             "method": card.method,

@@ -58,6 +58,8 @@ def test_fp32_ir_export_keeps_the_card_and_is_chosen_by_its_suffix(
     result = CliRunner().invoke(app, ["export", str(weights), "--format", "openvino", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin", "model.xml"]  # no temporaries left
+    info = CliRunner().invoke(app, ["info", str(out)])
+    assert info.exit_code == 0 and "arch:          resnet_6blocks" in info.output, info.output
     translator = Translator(out, precision="fp32")
     assert isinstance(translator.backend, OpenVinoBackend)
     reference = OnnxBackend(onnx_path, device="cpu")
