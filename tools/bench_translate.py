@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -50,8 +51,8 @@ from i2i.card import ModelCard
 from i2i.data.io import list_images, read_image
 from i2i.export.onnx import export_onnx_with_report
 from i2i.export.openvino_ir import Int8Settings
-from i2i.infer import OnnxBackend, TorchBackend, Translator
-from i2i.infer.openvino import cpu_features
+from i2i.infer import OnnxBackend, TorchBackend, Translator, translate_folder
+from i2i.infer.openvino import BF16_FLAGS, OpenVinoBackend, cpu_features
 from i2i.metrics.paired import psnr, ssim
 from i2i.weights import load_generator
 
@@ -63,20 +64,26 @@ PATHS: tuple[str, ...] = (
     "openvino fp32",
     "openvino bf16",
     "openvino int8",
+    "openvino int8, float parts f32 (as without bf16)",
 )
 
 
 @contextmanager
 def peak_rss() -> Iterator[list[float]]:
-    """Yield a one-element list that holds, after the block, the peak resident set in GB while it ran."""
+    """Yield a one-element list that holds, after the block, how far the resident set grew (GB) above
+    its size at the start (memory freed by earlier paths and reused is not counted: a lower bound)."""
     result = [0.0]
     stop = threading.Event()
 
+    def resident() -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * 4096 / 1e9
+
+    start = resident()
+
     def sample() -> None:
-        page = 4096
         while not stop.is_set():
-            with open("/proc/self/statm") as statm:
-                result[0] = max(result[0], int(statm.read().split()[1]) * page / 1e9)
+            result[0] = max(result[0], resident() - start)
             stop.wait(0.02)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -91,7 +98,7 @@ def peak_rss() -> Iterator[list[float]]:
 @dataclass
 class Measure:
     speed: float = 0.0  # images/s, best round
-    rss: float = 0.0  # GB, peak
+    rss: float = 0.0  # GB, peak growth of the process's resident set while the path ran
     pictures: list[np.ndarray] = field(default_factory=list)
 
 
@@ -108,6 +115,20 @@ def time_path(
             pictures = translator.translate_batch(images)
         seconds = time.perf_counter() - start
     return len(images) / seconds, rss[0], pictures
+
+
+def pipeline_check(make: Callable[[], Translator], folder: Path, out: Path, images: list[np.ndarray]) -> None:
+    """The folder pipeline (decode + network + encode, threads around the network) against the same
+    translator on decoded images: it should keep at least 90% of the throughput."""
+    translator = make()
+    speed, _, _ = time_path(translator, images, one_by_one=False)
+    summary = translate_folder(translator, folder, out)
+    ratio = summary.images_per_second / speed
+    verdict = "PASS" if ratio >= 0.9 else "FAIL"
+    print(
+        f"\npipeline ({translator.backend.name}): {summary.images_per_second:.2f} images/s from and to disk "
+        f"vs {speed:.2f} on decoded images: {ratio:.2f} -> {verdict} (>= 0.90)"
+    )
 
 
 def quality(pictures: list[np.ndarray], reference: list[np.ndarray]) -> str:
@@ -143,9 +164,13 @@ def build_paths(args: argparse.Namespace, work: Path) -> dict[str, Callable[[], 
             TorchBackend(copy.deepcopy(generator), card, device="cpu", precision=precision), batch_size=size
         )
 
-    def ov_path(model: Path, precision: str) -> Callable[[], Translator]:
+    def ov_path(model: Path, precision: str, bf16: bool = True) -> Callable[[], Translator]:
+        features = cpu_features()
+        if not bf16:  # what a CPU without native bf16 runs: the float parts of int8 models in f32
+            features = dataclasses.replace(features, flags=features.flags - set(BF16_FLAGS))
         return lambda: Translator(
-            model, backend="openvino", precision=precision, mode="throughput", batch_size=batch
+            OpenVinoBackend(model, precision=precision, mode="throughput", features=features),
+            batch_size=batch,
         )
 
     return {
@@ -156,6 +181,7 @@ def build_paths(args: argparse.Namespace, work: Path) -> dict[str, Callable[[], 
         PATHS[4]: ov_path(fp32, "fp32"),
         PATHS[5]: ov_path(fp32, "bf16"),
         PATHS[6]: ov_path(ov_int8, "int8"),
+        PATHS[7]: ov_path(ov_int8, "int8", bf16=False),
     }
 
 
@@ -176,33 +202,68 @@ def run_set(
     reference = measures[PATHS[0]]
     print(f"\n{title}")
     width = max(len(n) for n in paths)
-    print(f"{'path':<{width}}  {'images/s':>8}  {'x ref':>6}  {'peak RSS':>8}  quality vs fp32 pictures")
+    print(f"{'path':<{width}}  {'images/s':>8}  {'x ref':>6}  {'+RSS':>8}  quality vs fp32 pictures")
     for name, m in measures.items():
         ratio = m.speed / reference.speed
         note = quality(m.pictures, reference.pictures)
         print(f"{name:<{width}}  {m.speed:8.3f}  {ratio:6.2f}  {m.rss:6.2f} GB  {note}")
 
 
-def ort_memory_study(work: Path, large: list[np.ndarray]) -> None:
-    """ONNX Runtime int8 vs fp32 at the large size: batch 4 vs 1, memory arena on vs off."""
+def _ort_child(model: Path, batch: int, arena: str, images: list[np.ndarray]) -> tuple[float, float]:
+    """In a fresh process: (images/s, peak RSS GB) of ONNX Runtime on ``images``; ``arena``: ``on``
+    (ONNX Runtime's default, growing by powers of two), ``exact`` (grows by what is asked) or ``off``."""
     import onnxruntime as ort
 
-    print("\nONNX Runtime at the large size (batch, arena): images/s, peak RSS")
-    for model in ("fp32.onnx", "int8.onnx"):
-        for batch, arena in ((4, True), (1, True), (4, False), (1, False)):
-            backend = OnnxBackend(work / model, device="cpu")
-            if not arena:
-                options = ort.SessionOptions()
-                options.enable_cpu_mem_arena = False
-                options.intra_op_num_threads = backend.session.get_session_options().intra_op_num_threads
-                backend.session = ort.InferenceSession(
-                    str(work / model), sess_options=options, providers=["CPUExecutionProvider"]
-                )
-            speed, rss, _ = time_path(Translator(backend, batch_size=batch), large, one_by_one=False)
-            print(
-                f"  {model:<10} batch {batch}, arena {'on ' if arena else 'off'}: {speed:.3f}  {rss:.2f} GB"
+    backend = OnnxBackend(model, device="cpu")
+    if arena != "on":
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if arena == "off":
+            options.enable_cpu_mem_arena = False
+        else:  # a process-wide arena that grows by what is asked (this process runs one session)
+            memory = ort.OrtMemoryInfo(
+                "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
             )
-            del backend
+            ort.create_and_register_allocator(memory, ort.OrtArenaCfg({"arena_extend_strategy": 1}))
+            options.add_session_config_entry("session.use_env_allocators", "1")
+        backend.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    speed, _, _ = time_path(Translator(backend, batch_size=batch), images, one_by_one=False)
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
+    status = Path("/proc/self/status").read_text().splitlines()
+    return speed, next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1e6
+
+
+def _float_ops(model: Path, work: Path) -> str:
+    """Op types of ONNX Runtime's optimised graph of ``model`` (what runs in int8 and what in float)."""
+    import collections
+
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(work / "optimized.onnx")
+    ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    counts = collections.Counter(n.op_type for n in onnx.load(str(work / "optimized.onnx")).graph.node)
+    return ", ".join(f"{op} {n}" for op, n in counts.most_common())
+
+
+def ort_memory_study(work: Path, large: list[np.ndarray]) -> None:
+    """ONNX Runtime fp32 and int8 at the large size: batch 4 vs 1, memory arena on vs off, each in a
+    fresh process (so the peak RSS is that configuration's alone); and the int8 graph ONNX Runtime runs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    height, width = large[0].shape[:2]
+    print(f"\nONNX Runtime, {len(large)} photos of {width}x{height}, each setting in a fresh process")
+    print("  model       batch  arena  images/s  peak RSS")
+    context = multiprocessing.get_context("spawn")
+    for model in ("fp32.onnx", "int8.onnx"):
+        for batch, arena in ((4, "on"), (1, "on"), (4, "exact"), (4, "off"), (1, "off")):
+            with ProcessPoolExecutor(1, mp_context=context) as pool:
+                speed, rss = pool.submit(_ort_child, work / model, batch, arena, large).result()
+            print(f"  {model:<10}  {batch:>5}  {arena:>5}  {speed:8.3f}  {rss:5.2f} GB")
+    print(f"  int8 graph after ONNX Runtime's optimisation: {_float_ops(work / 'int8.onnx', work)}")
 
 
 class CompiledBackend:
@@ -252,6 +313,12 @@ def int8_remedies(args: argparse.Namespace, work: Path, photos: list[np.ndarray]
         print(f"  {name:<55} {quality(pictures, reference)}  ({seconds:.0f} s)")
 
 
+def large_photos(args: argparse.Namespace, photos: list[np.ndarray]) -> list[np.ndarray]:
+    """The first ``--large`` photos upscaled (bicubic) to ``--large-size``."""
+    width, height = (int(v) for v in args.large_size.split("x"))
+    return [cv2.resize(p, (width, height), interpolation=cv2.INTER_CUBIC) for p in photos[: args.large]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data = Path("/work/shared/datasets/horse2zebra")
@@ -272,9 +339,10 @@ def main() -> None:
     parser.add_argument("--large-size", default="1024x768", help="WIDTHxHEIGHT")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=1, help="rounds per image set; the best is kept")
-    parser.add_argument("--skip", default="", help="comma-separated path numbers (1-7) to leave out")
+    parser.add_argument("--skip", default="", help="comma-separated path numbers (1-8) to leave out")
     parser.add_argument("--ort-memory", action="store_true", help="also the ONNX Runtime large-photo study")
     parser.add_argument("--remedies", action="store_true", help="only the NNCF int8 settings study")
+    parser.add_argument("--ort-memory-only", action="store_true", help="only the ONNX Runtime study")
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)  # the quantisers log a line per tensor
 
@@ -287,6 +355,24 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="i2i_bench_"))
     try:
         photos = [read_image(p, 3) for p in list_images(args.photos)[: args.count]]
+        if args.ort_memory_only:
+            generator, card = load_generator(args.model, direction=args.direction)
+            calibration = work / "calibration"
+            calibration.mkdir()
+            for source in list_images(args.calibrate)[: args.calibrate_count]:
+                (calibration / source.name).symlink_to(source.resolve())
+            export_onnx_with_report(generator, card, work / "fp32.onnx", verify=False)
+            export_onnx_with_report(
+                generator,
+                card,
+                work / "int8.onnx",
+                precision="int8",
+                calibration_images=calibration,
+                calibration_size=args.calibrate_size,
+                verify=False,
+            )
+            ort_memory_study(work, large_photos(args, photos))
+            return
         if args.remedies:
             generator, card = load_generator(args.model, direction=args.direction)
             export_onnx_with_report(generator, card, work / "fp32.onnx", verify=False)
@@ -294,11 +380,20 @@ def main() -> None:
             return
         paths = build_paths(args, work)
         skip = {PATHS[int(i) - 1] for i in args.skip.split(",") if i.strip()}
+        if not features.native_bf16:
+            print(f"{PATHS[5]}: left out, this CPU has no native bf16")
+            skip.add(PATHS[5])
         paths = {k: v for k, v in paths.items() if k not in skip or k == PATHS[0]}
+        large = large_photos(args, photos)
         width, height = (int(v) for v in args.large_size.split("x"))
-        large = [cv2.resize(p, (width, height), interpolation=cv2.INTER_CUBIC) for p in photos[: args.large]]
         h, w = photos[0].shape[:2]
         run_set(f"{len(photos)} photos of {w}x{h}, batch {args.batch_size}", photos, paths, args.repeats)
+        folder = work / "photos"
+        folder.mkdir()
+        for source in list_images(args.photos)[: args.count]:
+            (folder / source.name).symlink_to(source.resolve())
+        fastest_float = next(name for name in (PATHS[5], PATHS[4], PATHS[0]) if name in paths)
+        pipeline_check(paths[fastest_float], folder, work / "out", photos)
         if large:
             title = f"{len(large)} photos upscaled to {width}x{height}, batch {args.batch_size}"
             run_set(title, large, paths, 1)

@@ -13,8 +13,10 @@ Precision (:func:`resolve_precision`) is chosen from what the CPU has, read from
   CPU without native bf16, where OpenVINO would silently run f32.
 - ``int8``: an int8 IR from ``i2i export --format openvino --precision int8 --calibrate DIR``; what
   stays in floating point runs in bf16 where the CPU has it.
-- ``auto``: int8 for an int8 IR; else bf16 where the CPU has native bf16 (5-6x fp32 at 256 px and at
-  1024x768 in ``tools/bench_translate.py``, at 45+ dB against fp32), else fp32.
+- ``auto``: int8 for an int8 IR; else bf16 where the CPU has native bf16, else fp32. Measured by
+  ``tools/bench_translate.py`` on a 2-core AMX Xeon (trained resnet_9blocks): bf16 ran 5.8x (256 px) and
+  8.0x (1024x768) the PyTorch fp32 loop at 55 dB against fp32; int8 was faster at 256 px (8.8x) but
+  slower at 1024x768 (6.9x) and only 33 dB, so ``auto`` takes bf16 at every size.
 
 Modes: ``latency`` (one inference request using every core: single images) and ``throughput``
 (OpenVINO picks the number of streams; a batch is split into single images run as parallel requests:
