@@ -214,6 +214,9 @@ def _ort_child(model: Path, batch: int, arena: str, images: list[np.ndarray]) ->
     (ONNX Runtime's default, growing by powers of two), ``exact`` (grows by what is asked) or ``off``."""
     import onnxruntime as ort
 
+    from i2i.infer import translator
+
+    translator.MAX_BATCH_PIXELS = 1 << 40  # the batch asked for, whatever the image size
     backend = OnnxBackend(model, device="cpu")
     if arena != "on":
         options = ort.SessionOptions()
