@@ -193,6 +193,11 @@ class OpenVinoBackend:
         threads: CPU threads in all (default: the cores this process may use).
         domain: Multi-domain (StarGAN) models: the target domain, one of ``card.domains``.
         features: The CPU (default :func:`cpu_features`); for tests.
+
+    Attributes:
+        precision: What runs: ``fp32``, ``bf16`` or ``int8``.
+        requests: Inference requests run in parallel (1 in latency mode; OpenVINO's optimal number in
+            throughput mode); :class:`~i2i.infer.Translator` sends at least this many images per call.
     """
 
     def __init__(
@@ -239,8 +244,8 @@ class OpenVinoBackend:
         )
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """``(B, C_in, H, W)`` float32 -> ``(B, C_out, H, W)`` float32; in throughput mode the images
-        of the batch go to parallel requests (as many as OpenVINO found optimal), one image each."""
+        """``(B, C_in, H, W)`` float32 -> ``(B, C_out, H, W)`` float32; in throughput mode the batch is
+        split into up to :attr:`requests` nearly equal parts run as parallel inference requests."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         parts = _split(batch, self.requests)
         self._outputs.clear()
