@@ -261,8 +261,12 @@ def data_download(
         typer.echo(f"{source.name} ({source.method}, {source.layout} layout) is ready in {result.path}")
 
 
+MISSING_EXTRA = ExitOn("i2i.extras:MissingExtraError", 2)
+"""An optional package (``pip install i2i[EXTRA]``) that a chosen option needs."""
+
+
 @app.command()
-@exits_on(*BAD_INPUT)
+@exits_on(MISSING_EXTRA, *BAD_INPUT)
 def translate(
     input_dir: Annotated[Path, typer.Argument(help="Folder of images, searched recursively.")],
     model: Annotated[
@@ -272,8 +276,19 @@ def translate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; relative paths are kept.")],
     batch_size: Annotated[int, typer.Option(help="Images (or tiles) per network call.")] = 4,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, tensorrt (ONNX) or mps (PyTorch).")] = "auto",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="auto (by the file: .onnx onnxruntime, .xml openvino, weights pytorch), onnxruntime, "
+            "openvino (CPU; pip install i2i[openvino]) or pytorch."
+        ),
+    ] = "auto",
     precision: Annotated[
-        str | None, typer.Option(help="PyTorch models: fp32 (default), bf16 or fp16 (CUDA).")
+        str | None,
+        typer.Option(
+            help="PyTorch: fp32 (default), bf16 or fp16 (CUDA); OpenVINO: auto (default: bf16 where the "
+            "CPU has it, else fp32), fp32, bf16 or int8 (an int8 .xml from i2i export --format openvino)."
+        ),
     ] = None,
     resize: Annotated[int | None, typer.Option(help="Scale the shorter side to this many pixels.")] = None,
     tile: Annotated[int | None, typer.Option(help="Translate large images in tiles of this side.")] = None,
@@ -296,6 +311,8 @@ def translate(
 
     translator = Translator(
         model,
+        backend=backend,
+        mode="throughput",
         device=device,
         precision=precision,
         batch_size=batch_size,
@@ -321,7 +338,7 @@ def translate(
 
 
 @app.command("eval")
-@exits_on(ExitOn("i2i.metrics:InceptionWeightsError", 2), *BAD_INPUT)
+@exits_on(ExitOn("i2i.metrics:InceptionWeightsError", 2), MISSING_EXTRA, *BAD_INPUT)
 def eval_command(
     model: Annotated[
         Path, typer.Argument(help=".onnx file, .safetensors weights, checkpoint or run directory.")
@@ -344,6 +361,13 @@ def eval_command(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 16,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, mps (tensorrt for ONNX).")] = "auto",
+    backend: Annotated[
+        str, typer.Option(help="auto (by the file), onnxruntime, openvino (CPU) or pytorch.")
+    ] = "auto",
+    precision: Annotated[
+        str | None,
+        typer.Option(help="PyTorch: fp32, bf16, fp16; OpenVINO: auto, fp32, bf16, int8 (see i2i translate)."),
+    ] = None,
     max_images: Annotated[
         int | None, typer.Option(help="Use at most this many test images per side.")
     ] = None,
@@ -373,6 +397,8 @@ def eval_command(
         inception_weights=inception_weights,
         batch_size=batch_size,
         device=device,
+        backend=backend,
+        precision=precision,
         max_images=max_images,
         fid_method=fid_method,
         metrics=None if metrics is None else [name.strip() for name in metrics.split(",") if name.strip()],
@@ -409,7 +435,7 @@ def report(
 
 
 @app.command()
-@exits_on(ExitOn("i2i.export:VerifyError", 1), *BAD_INPUT)
+@exits_on(ExitOn("i2i.export:VerifyError", 1), MISSING_EXTRA, *BAD_INPUT)
 def export(
     source: Annotated[
         Path,
@@ -418,10 +444,20 @@ def export(
             "pytorch-CycleGAN-and-pix2pix latest_net_G.pth (with --arch)."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Destination .onnx file.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Destination .onnx file (.xml for --format openvino).")
+    ],
     direction: Annotated[
         str | None, typer.Option(help="a2b or b2a (files with both generators; recorded for .pth files).")
     ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="onnx, or openvino: an OpenVINO IR .xml + .bin, fp32 or int8 quantised by NNCF "
+            "(pip install i2i[openvino]).",
+        ),
+    ] = "onnx",
     precision: Annotated[
         str, typer.Option(help="fp32, fp16 (for GPUs; float32 in and out) or int8 (needs --calibrate).")
     ] = "fp32",
@@ -464,8 +500,10 @@ def export(
         calibration_size=calibrate_size,
         calibrate_method=calibrate_method,
         verify=verify,
+        output_format=output_format,
     )
-    size_mb = out.stat().st_size / 1e6
+    files = [out, out.with_suffix(".bin")] if output_format == "openvino" else [out]
+    size_mb = sum(f.stat().st_size for f in files) / 1e6
     typer.echo(
         f"wrote {out} ({card.arch}, {card.method} {card.direction}, {precision}, {size_mb:.1f} MB) "
         f"in {report.seconds:.1f} s"
@@ -479,9 +517,11 @@ def export(
 
 
 @app.command()
-@exits_on(*BAD_INPUT)
+@exits_on(MISSING_EXTRA, *BAD_INPUT)
 def info(
-    model: Annotated[Path, typer.Argument(help="An exported .onnx file or .safetensors weights.")],
+    model: Annotated[
+        Path, typer.Argument(help="An exported .onnx or OpenVINO .xml file, or .safetensors weights.")
+    ],
 ) -> None:
     """Print what a model file says about itself: architecture, channels, value range, sizes, precision."""
     from i2i.export import read_onnx_card
@@ -489,13 +529,18 @@ def info(
 
     if not model.is_file():
         raise ValueError(f"{model}: no such file")
-    if model.suffix not in (".onnx", ".safetensors"):
+    if model.suffix not in (".onnx", ".xml", ".safetensors"):
         raise ValueError(
-            f"{model}: i2i info reads .onnx and .safetensors files "
+            f"{model}: i2i info reads .onnx, OpenVINO .xml and .safetensors files "
             "(for a reference .pth file, run `i2i import-reference` first)"
         )
-    if model.suffix == ".onnx":
-        card = read_onnx_card(model)
+    if model.suffix in (".onnx", ".xml"):
+        if model.suffix == ".xml":
+            from i2i.infer.openvino import read_openvino_model
+
+            card = read_openvino_model(model)[1]
+        else:
+            card = read_onnx_card(model)
         rows = {
             "arch": card.arch,
             "method": card.method,

@@ -1,211 +1,409 @@
-"""Benchmark the translation paths on the same images and the same generator, in one run.
+"""Benchmark every CPU translation path on the same photos and the same trained generator, in one run.
 
-Measures, on ``--count`` generated photos of ``--size`` pixels (or your ``--model``):
+Paths (each a :class:`~i2i.infer.Translator`, so the times are end to end: uint8 pixels in, uint8
+pixels out, preparation and finishing included):
 
-1. ONNX Runtime fp32 vs PyTorch eager fp32, model only (images/s);
-2. the full folder pipeline (decode + infer + encode, from and to disk) vs model-only throughput of the
-   same ONNX Runtime session: the pipeline must keep at least 90% (PASS / FAIL);
-3. ONNX Runtime int8 (static QDQ, calibrated on the same images) vs fp32: speed and PSNR of the int8
-   pictures against the fp32 pictures;
-4. PyTorch bf16 autocast vs fp32: speed and mean absolute error in [-1, 1] units.
+- ``reference loop``: PyTorch eager fp32, one image at a time (what the reference implementation's
+  ``test.py`` does): the baseline of every ratio;
+- ONNX Runtime fp32 and int8 (static QDQ, ``i2i export --precision int8``);
+- PyTorch bf16 autocast;
+- OpenVINO fp32, bf16 and int8 (NNCF, ``i2i export --format openvino --precision int8``), throughput
+  mode (parallel requests).
 
-Model-only timings run on images already decoded and prepared, in batches of ``--batch-size``, after
-one warm-up batch. Each path is timed ``--repeats`` times and the best run is kept (the machine is
-shared; the best run is the least disturbed one).
+Quality: PSNR (mean and worst image) and SSIM of each path's pictures against the reference loop's
+fp32 pictures. Images: ``--count`` photos of ``--photos`` at their size (horse2zebra: 256x256) and
+``--large`` of them upscaled (bicubic) to ``--large-size`` (1024x768 by default), a size the test set
+does not have. int8 models are calibrated on ``--calibrate`` (default: the training photos beside the
+test folder), never on the photos measured. Every path runs once over each image set after a warm-up
+image; ``--repeats`` rounds alternate the order of the paths and the best round is kept (the machine is
+shared). Peak RSS is sampled every 20 ms while a path runs (the process's, so it includes torch).
+
+``--ort-memory`` adds the large-photo study of ONNX Runtime int8: batch 4 vs batch 1 and the CPU
+memory arena on vs off, at ``--large-size``.
 
 Example::
 
-    python tools/bench_translate.py                       # resnet_9blocks, base 64, 16 x 256 px, CPU
-    python tools/bench_translate.py --device cuda --count 64 --size 512
-    python tools/bench_translate.py --model runs/horse2zebra --size 512
+    python tools/bench_translate.py --model runs/horse2zebra --direction a2b
+    python tools/bench_translate.py --model w.safetensors --count 8 --large 2 --ort-memory
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import logging
-import math
-import os
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 
-from i2i.card import describe_generator
-from i2i.data.io import read_image, write_image
-from i2i.export.onnx import export_onnx
-from i2i.infer import OnnxBackend, TorchBackend, Translator
-from i2i.infer.backends import Backend
-from i2i.infer.pipeline import translate_folder
-from i2i.nn import create_generator
+from i2i.card import ModelCard
+from i2i.data.io import list_images, read_image
+from i2i.export.onnx import export_onnx_with_report
+from i2i.export.openvino_ir import Int8Settings
+from i2i.infer import OnnxBackend, TorchBackend, Translator, translate_folder
+from i2i.infer.openvino import BF16_FLAGS, OpenVinoBackend, cpu_features
+from i2i.metrics.paired import psnr, ssim
 from i2i.weights import load_generator
 
-
-def synthetic_photos(folder: Path, count: int, size: int, seed: int = 0) -> list[Path]:
-    """Smooth colour fields with shapes and sensor-like noise, saved as JPEG (what users bring)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    paths = []
-    for i in range(count):
-        phases = rng.uniform(0, 2 * np.pi, 3)
-        image = np.stack([np.sin(4 * xx + 3 * yy * (c + 1) + phases[c]) for c in range(3)], axis=2)
-        image = (image * 0.5 + 0.5) * 255
-        for _ in range(6):
-            center = tuple(int(v) for v in rng.integers(0, size, 2))
-            color = tuple(float(v) for v in rng.integers(0, 256, 3))
-            cv2.circle(image, center, int(rng.integers(size // 16, size // 4)), color, -1)
-        image += rng.normal(0, 4, image.shape)
-        path = folder / f"photo_{i:04d}.jpg"
-        write_image(path, np.clip(image, 0, 255).astype(np.uint8), quality=92)
-        paths.append(path)
-    return paths
+PATHS: tuple[str, ...] = (
+    "reference loop (pytorch fp32, batch 1)",
+    "onnxruntime fp32",
+    "onnxruntime int8",
+    "pytorch bf16",
+    "openvino fp32",
+    "openvino bf16",
+    "openvino int8",
+    "openvino int8, float parts f32 (as without bf16)",
+)
 
 
-def model_only(backend: Backend, batches: list[np.ndarray], repeats: int) -> tuple[float, list[np.ndarray]]:
-    """Best images/s over ``repeats`` passes over prepared batches (after one warm-up batch)."""
-    backend.run(batches[0])
-    best, outputs = 0.0, list[np.ndarray]()
-    for _ in range(repeats):
-        speed, outputs = model_pass(backend, batches)
-        best = max(best, speed)
-    return best, outputs
+@contextmanager
+def peak_rss() -> Iterator[list[float]]:
+    """Yield a one-element list that holds, after the block, how far the resident set grew (GB) above
+    its size at the start (memory freed by earlier paths and reused is not counted: a lower bound)."""
+    result = [0.0]
+    stop = threading.Event()
+
+    def resident() -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * 4096 / 1e9
+
+    start = resident()
+
+    def sample() -> None:
+        while not stop.is_set():
+            result[0] = max(result[0], resident() - start)
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        thread.join()
 
 
-def model_pass(backend: Backend, batches: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-    """Images/s of one pass over prepared batches, and the outputs."""
-    start = time.perf_counter()
-    outputs = [backend.run(batch) for batch in batches]
-    return sum(len(b) for b in batches) / (time.perf_counter() - start), outputs
+@dataclass
+class Measure:
+    speed: float = 0.0  # images/s, best round
+    rss: float = 0.0  # GB, peak growth of the process's resident set while the path ran
+    pictures: list[np.ndarray] = field(default_factory=list)
 
 
-def pipeline_pass(translator: Translator, src: Path, dst: Path, workers: int | None) -> float:
-    """Images/s of the full folder pipeline into a fresh folder."""
-    shutil.rmtree(dst, ignore_errors=True)
-    summary = translate_folder(translator, src, dst, workers=workers)
-    if summary.failed:
-        raise RuntimeError(f"pipeline failed on {summary.failed[0].path}: {summary.failed[0].reason}")
-    return summary.images_per_second
+def time_path(
+    translator: Translator, images: list[np.ndarray], one_by_one: bool
+) -> tuple[float, float, list]:
+    """(images/s, peak RSS GB, pictures) of one pass after a warm-up image."""
+    translator.translate(images[0])
+    with peak_rss() as rss:
+        start = time.perf_counter()
+        if one_by_one:
+            pictures = [translator.translate(image) for image in images]
+        else:
+            pictures = translator.translate_batch(images)
+        seconds = time.perf_counter() - start
+    return len(images) / seconds, rss[0], pictures
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of uint8 pictures ``a`` against ``b``."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+def pipeline_check(make: Callable[[], Translator], folder: Path, out: Path, images: list[np.ndarray]) -> None:
+    """The folder pipeline (decode + network + encode, threads around the network) against the same
+    translator on decoded images: it should keep at least 90% of the throughput."""
+    translator = make()
+    speed, _, _ = time_path(translator, images, one_by_one=False)
+    summary = translate_folder(translator, folder, out)
+    ratio = summary.images_per_second / speed
+    verdict = "PASS" if ratio >= 0.9 else "FAIL"
+    print(
+        f"\npipeline ({translator.backend.name}): {summary.images_per_second:.2f} images/s from and to disk "
+        f"vs {speed:.2f} on decoded images: {ratio:.2f} -> {verdict} (>= 0.90)"
+    )
+
+
+def quality(pictures: list[np.ndarray], reference: list[np.ndarray]) -> str:
+    if pictures is reference:
+        return "baseline"
+    fake = torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    real = torch.from_numpy(np.stack(reference)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    per_image = psnr(fake, real)  # (B,) dB, capped at 100 for identical pictures
+    mean_ssim = float(ssim(fake, real).mean())
+    return f"PSNR {per_image.mean():5.1f} dB (min {per_image.min():5.1f}), SSIM {mean_ssim:.4f}"
+
+
+def build_paths(args: argparse.Namespace, work: Path) -> dict[str, Callable[[], Translator]]:
+    generator, card = load_generator(args.model, direction=args.direction)
+    generator.eval()
+    fp32, ort_int8, ov_int8 = work / "fp32.onnx", work / "int8.onnx", work / "int8.xml"
+    calibration = work / "calibration"  # the first --calibrate-count photos of --calibrate
+    calibration.mkdir()
+    for source in list_images(args.calibrate)[: args.calibrate_count]:
+        (calibration / source.name).symlink_to(source.resolve())
+    common = {"calibration_images": calibration, "calibration_size": args.calibrate_size, "verify": False}
+    export_onnx_with_report(generator, card, fp32, verify=False)
+    report = export_onnx_with_report(generator, card, ort_int8, precision="int8", **common)
+    print(f"onnxruntime int8 on the calibration photos: {report.calibration}")
+    report = export_onnx_with_report(
+        generator, card, ov_int8, precision="int8", output_format="openvino", **common
+    )
+    print(f"openvino int8 on the calibration photos: {report.calibration} ({report.seconds:.0f} s)")
+    batch = args.batch_size
+
+    def torch_path(precision: str, size: int) -> Callable[[], Translator]:
+        return lambda: Translator(
+            TorchBackend(copy.deepcopy(generator), card, device="cpu", precision=precision), batch_size=size
+        )
+
+    def ov_path(model: Path, precision: str, bf16: bool = True) -> Callable[[], Translator]:
+        features = cpu_features()
+        if not bf16:  # what a CPU without native bf16 runs: the float parts of int8 models in f32
+            features = dataclasses.replace(features, flags=features.flags - set(BF16_FLAGS))
+        return lambda: Translator(
+            OpenVinoBackend(model, precision=precision, mode="throughput", features=features),
+            batch_size=batch,
+        )
+
+    return {
+        PATHS[0]: torch_path("fp32", 1),
+        PATHS[1]: lambda: Translator(OnnxBackend(fp32, device="cpu"), batch_size=batch),
+        PATHS[2]: lambda: Translator(OnnxBackend(ort_int8, device="cpu"), batch_size=batch),
+        PATHS[3]: torch_path("bf16", batch),
+        PATHS[4]: ov_path(fp32, "fp32"),
+        PATHS[5]: ov_path(fp32, "bf16"),
+        PATHS[6]: ov_path(ov_int8, "int8"),
+        PATHS[7]: ov_path(ov_int8, "int8", bf16=False),
+    }
+
+
+def run_set(
+    title: str, images: list[np.ndarray], paths: dict[str, Callable[[], Translator]], repeats: int
+) -> None:
+    measures = {name: Measure() for name in paths}
+    for round_index in range(repeats):
+        order = list(paths) if round_index % 2 == 0 else list(reversed(paths))
+        for name in order:
+            translator = paths[name]()
+            speed, rss, pictures = time_path(translator, images, one_by_one=name == PATHS[0])
+            m = measures[name]
+            if speed > m.speed:
+                m.speed, m.pictures = speed, pictures
+            m.rss = max(m.rss, rss)
+            del translator
+    reference = measures[PATHS[0]]
+    print(f"\n{title}")
+    width = max(len(n) for n in paths)
+    print(f"{'path':<{width}}  {'images/s':>8}  {'x ref':>6}  {'+RSS':>8}  quality vs fp32 pictures")
+    for name, m in measures.items():
+        ratio = m.speed / reference.speed
+        note = quality(m.pictures, reference.pictures)
+        print(f"{name:<{width}}  {m.speed:8.3f}  {ratio:6.2f}  {m.rss:6.2f} GB  {note}")
+
+
+def _ort_child(model: Path, batch: int, arena: str, images: list[np.ndarray]) -> tuple[float, float]:
+    """In a fresh process: (images/s, peak RSS GB) of ONNX Runtime on ``images``; ``arena``: ``on``
+    (ONNX Runtime's default, growing by powers of two), ``exact`` (grows by what is asked) or ``off``."""
+    import onnxruntime as ort
+
+    from i2i.infer import translator
+
+    translator.MAX_BATCH_PIXELS = 1 << 40  # the batch asked for, whatever the image size
+    backend = OnnxBackend(model, device="cpu")
+    if arena != "on":
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if arena == "off":
+            options.enable_cpu_mem_arena = False
+        else:  # a process-wide arena that grows by what is asked (this process runs one session)
+            memory = ort.OrtMemoryInfo(
+                "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
+            )
+            ort.create_and_register_allocator(memory, ort.OrtArenaCfg({"arena_extend_strategy": 1}))
+            options.add_session_config_entry("session.use_env_allocators", "1")
+        backend.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    speed, _, _ = time_path(Translator(backend, batch_size=batch), images, one_by_one=False)
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
+    status = Path("/proc/self/status").read_text().splitlines()
+    return speed, next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1e6
+
+
+def _float_ops(model: Path, work: Path) -> str:
+    """Op types of ONNX Runtime's optimised graph of ``model`` (what runs in int8 and what in float)."""
+    import collections
+
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(work / "optimized.onnx")
+    ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    counts = collections.Counter(n.op_type for n in onnx.load(str(work / "optimized.onnx")).graph.node)
+    return ", ".join(f"{op} {n}" for op, n in counts.most_common())
+
+
+def ort_memory_study(work: Path, large: list[np.ndarray]) -> None:
+    """ONNX Runtime fp32 and int8 at the large size: batch 4 vs 1, memory arena on vs off, each in a
+    fresh process (so the peak RSS is that configuration's alone); and the int8 graph ONNX Runtime runs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    height, width = large[0].shape[:2]
+    print(f"\nONNX Runtime, {len(large)} photos of {width}x{height}, each setting in a fresh process")
+    print("  model       batch  arena  images/s  peak RSS")
+    context = multiprocessing.get_context("spawn")
+    for model in ("fp32.onnx", "int8.onnx"):
+        for batch, arena in ((4, "on"), (1, "on"), (4, "exact"), (4, "off"), (1, "off")):
+            with ProcessPoolExecutor(1, mp_context=context) as pool:
+                speed, rss = pool.submit(_ort_child, work / model, batch, arena, large).result()
+            print(f"  {model:<10}  {batch:>5}  {arena:>5}  {speed:8.3f}  {rss:5.2f} GB")
+    print(f"  int8 graph after ONNX Runtime's optimisation: {_float_ops(work / 'int8.onnx', work)}")
+
+
+class CompiledBackend:
+    """An OpenVINO compiled model as a :class:`~i2i.infer.backends.Backend` (for the remedies study)."""
+
+    name = "openvino compiled model"
+
+    def __init__(self, compiled: Any, card: ModelCard) -> None:
+        self.compiled, self.card = compiled, card
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.compiled(batch)[0], dtype=np.float32)
+
+
+REMEDIES: dict[str, Int8Settings] = {
+    "NNCF defaults (performance, fast bias correction)": Int8Settings("performance", False, True, 32),
+    "mixed (asymmetric activations)": Int8Settings("mixed", False, True, 32),
+    "mixed + first/last conv in float": Int8Settings("mixed", True, True, 32),
+    "mixed + first/last + full bias correction": Int8Settings("mixed", True, False, 32),
+    "performance + first/last + full bias correction": Int8Settings("performance", True, False, 32),
+    "mixed + first/last + full bias correction, 64 images": Int8Settings("mixed", True, False, 64),
+}
+
+
+def int8_remedies(args: argparse.Namespace, work: Path, photos: list[np.ndarray]) -> None:
+    """PSNR against fp32 of NNCF int8 under each setting of :data:`REMEDIES`, on the measured photos."""
+    import openvino as ov
+
+    from i2i.export.openvino_ir import quantize_openvino_int8
+    from i2i.export.quantize import load_calibration_images
+    from i2i.infer.openvino import read_openvino_model
+
+    fp32 = Translator(work / "fp32.onnx", backend="openvino", precision="fp32")
+    reference = fp32.translate_batch(photos)
+    card = fp32.card
+    images = load_calibration_images(
+        args.calibrate, channels=card.in_channels, side=args.calibrate_size, max_images=64
+    )
+    print(f"\nNNCF int8 remedies ({len(photos)} photos; weights per channel in every setting)")
+    for name, settings in REMEDIES.items():
+        model, _ = read_openvino_model(work / "fp32.onnx")
+        start = time.perf_counter()
+        quantized = quantize_openvino_int8(model, images, card, settings)
+        seconds = time.perf_counter() - start
+        compiled = ov.Core().compile_model(quantized, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        pictures = Translator(CompiledBackend(compiled, card), batch_size=1).translate_batch(photos)
+        print(f"  {name:<55} {quality(pictures, reference)}  ({seconds:.0f} s)")
+
+
+def large_photos(args: argparse.Namespace, photos: list[np.ndarray]) -> list[np.ndarray]:
+    """The first ``--large`` photos upscaled (bicubic) to ``--large-size``."""
+    width, height = (int(v) for v in args.large_size.split("x"))
+    return [cv2.resize(p, (width, height), interpolation=cv2.INTER_CUBIC) for p in photos[: args.large]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", default="resnet_9blocks", help="generator for the random model")
-    parser.add_argument("--base-channels", type=int, default=64)
-    parser.add_argument("--model", type=Path, help="a .safetensors file / checkpoint / run dir instead")
-    parser.add_argument("--size", type=int, default=256, help="image side in pixels")
-    parser.add_argument("--count", type=int, default=16, help="number of images")
+    data = Path("/work/shared/datasets/horse2zebra")
+    parser.add_argument("--model", type=Path, required=True, help=".safetensors / checkpoint / run dir")
+    parser.add_argument("--direction", help="a2b or b2a for files with both generators")
+    parser.add_argument("--photos", type=Path, default=data / "testA", help="photos to translate")
+    parser.add_argument("--calibrate", type=Path, default=data / "trainA", help="int8 calibration photos")
+    parser.add_argument("--calibrate-size", type=int, default=256, help="calibration crop side")
+    parser.add_argument(
+        "--calibrate-count",
+        type=int,
+        default=16,
+        help="calibration photos (ONNX Runtime's percentile calibration holds every activation of every "
+        "photo in memory: about 0.5 GB per 256 px photo for resnet_9blocks)",
+    )
+    parser.add_argument("--count", type=int, default=16, help="photos at their own size")
+    parser.add_argument("--large", type=int, default=2, help="photos upscaled to --large-size")
+    parser.add_argument("--large-size", default="1024x768", help="WIDTHxHEIGHT")
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (both runtimes)")
-    parser.add_argument("--workers", type=int, help="pipeline reader / writer threads (each)")
-    parser.add_argument("--repeats", type=int, default=2, help="timed passes per path; the best is kept")
-    parser.add_argument("--skip-int8", action="store_true")
-    parser.add_argument("--skip-bf16", action="store_true")
-    parser.add_argument("--min-psnr", type=float, default=30.0, help="int8 acceptable at or above (dB)")
-    parser.add_argument("--max-bf16-error", type=float, default=0.02, help="bf16 acceptable at or below")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds per image set; the best is kept")
+    parser.add_argument("--skip", default="", help="comma-separated path numbers (1-8) to leave out")
+    parser.add_argument("--ort-memory", action="store_true", help="also the ONNX Runtime large-photo study")
+    parser.add_argument("--remedies", action="store_true", help="only the NNCF int8 settings study")
+    parser.add_argument("--ort-memory-only", action="store_true", help="only the ONNX Runtime study")
     args = parser.parse_args()
-    logging.getLogger().setLevel(logging.ERROR)  # the int8 quantiser logs a warning per bias tensor
+    logging.getLogger().setLevel(logging.ERROR)  # the quantisers log a line per tensor
 
+    features = cpu_features()
+    print(f"CPU: {features.describe()}")
+    print(f"native bf16: {features.native_bf16}; int8 dot products: {features.native_int8}")
+    print(
+        f"torch CPU capability: {torch.backends.cpu.get_cpu_capability()}; threads {torch.get_num_threads()}"
+    )
     work = Path(tempfile.mkdtemp(prefix="i2i_bench_"))
     try:
-        run(args, work)
+        photos = [read_image(p, 3) for p in list_images(args.photos)[: args.count]]
+        if args.ort_memory_only:
+            generator, card = load_generator(args.model, direction=args.direction)
+            calibration = work / "calibration"
+            calibration.mkdir()
+            for source in list_images(args.calibrate)[: args.calibrate_count]:
+                (calibration / source.name).symlink_to(source.resolve())
+            export_onnx_with_report(generator, card, work / "fp32.onnx", verify=False)
+            export_onnx_with_report(
+                generator,
+                card,
+                work / "int8.onnx",
+                precision="int8",
+                calibration_images=calibration,
+                calibration_size=args.calibrate_size,
+                verify=False,
+            )
+            ort_memory_study(work, large_photos(args, photos))
+            return
+        if args.remedies:
+            generator, card = load_generator(args.model, direction=args.direction)
+            export_onnx_with_report(generator, card, work / "fp32.onnx", verify=False)
+            int8_remedies(args, work, photos)
+            return
+        paths = build_paths(args, work)
+        skip = {PATHS[int(i) - 1] for i in args.skip.split(",") if i.strip()}
+        if not features.native_bf16:
+            print(f"{PATHS[5]}: left out, this CPU has no native bf16")
+            skip.add(PATHS[5])
+        paths = {k: v for k, v in paths.items() if k not in skip or k == PATHS[0]}
+        large = large_photos(args, photos)
+        width, height = (int(v) for v in args.large_size.split("x"))
+        h, w = photos[0].shape[:2]
+        run_set(f"{len(photos)} photos of {w}x{h}, batch {args.batch_size}", photos, paths, args.repeats)
+        folder = work / "photos"
+        folder.mkdir()
+        for source in list_images(args.photos)[: args.count]:
+            (folder / source.name).symlink_to(source.resolve())
+        fastest_float = next(name for name in (PATHS[5], PATHS[4], PATHS[0]) if name in paths)
+        pipeline_check(paths[fastest_float], folder, work / "out", photos)
+        if large:
+            title = f"{len(large)} photos upscaled to {width}x{height}, batch {args.batch_size}"
+            run_set(title, large, paths, 1)
+            if args.ort_memory:
+                ort_memory_study(work, large)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def run(args: argparse.Namespace, work: Path) -> None:
-    torch.manual_seed(0)
-    if args.model is not None:
-        generator, card = load_generator(args.model)
-        what = f"{args.model} ({card.arch})"
-    else:  # Kaiming init: outputs spread over the whole range, so int8 / bf16 errors are not flattered
-        generator = create_generator(args.arch, base_channels=args.base_channels, init="kaiming").eval()
-        card = describe_generator(generator, arch=args.arch, kwargs={}, method="random")
-        what = f"{args.arch}, base {args.base_channels}, random (Kaiming)"
-    photos = work / "photos"
-    synthetic_photos(photos, args.count, args.size)
-    print(f"model: {what}; {args.count} JPEG images of {args.size}x{args.size}; batch {args.batch_size}")
-    print(f"device: {args.device}; {os.cpu_count()} CPU cores; torch threads {torch.get_num_threads()}")
-
-    fp32_path = work / "model.onnx"
-    export_onnx(generator, card, fp32_path, verify=False)
-    onnx_fp32 = OnnxBackend(fp32_path, device=args.device)
-    torch_fp32 = TorchBackend(generator, card, device=args.device)
-    translator = Translator(onnx_fp32, batch_size=args.batch_size)
-    prepared = [translator.prepare(read_image(p)) for p in sorted(photos.iterdir())]
-    batches = [
-        np.stack([p.array for p in prepared[i : i + args.batch_size]])
-        for i in range(0, len(prepared), args.batch_size)
-    ]
-
-    def pictures(outputs: list[np.ndarray]) -> list[np.ndarray]:
-        flat = [o for batch in outputs for o in batch]
-        return [translator.finish(p, o) for p, o in zip(prepared, flat, strict=True)]
-
-    rows: list[tuple[str, float, str]] = []
-    # Model only and pipeline alternate on the same session, so a busy spell on the machine hits both.
-    onnx_fp32.run(batches[0])
-    ort_speed = pipe_speed = 0.0
-    ort_out: list[np.ndarray] = []
-    for _ in range(args.repeats):
-        speed, ort_out = model_pass(onnx_fp32, batches)
-        ort_speed = max(ort_speed, speed)
-        pipe_speed = max(pipe_speed, pipeline_pass(translator, photos, work / "out", args.workers))
-    rows.append((f"onnxruntime fp32 ({onnx_fp32.session.get_providers()[0]})", ort_speed, "reference"))
-    torch_speed, torch_out = model_only(torch_fp32, batches, args.repeats)
-    torch_error = max(float(np.abs(a - b).max()) for a, b in zip(ort_out, torch_out, strict=True))
-    rows.append((f"pytorch fp32 ({torch_fp32.device})", torch_speed, f"max |diff| vs ORT {torch_error:.1e}"))
-
-    pipe_ratio = pipe_speed / ort_speed
-    verdict = "PASS" if pipe_ratio >= 0.9 else "FAIL"
-    rows.append(
-        ("pipeline: decode + onnxruntime fp32 + encode", pipe_speed, f"{verdict} (>= 0.90 of model only)")
-    )
-
-    acceptable = {"onnxruntime fp32": ort_speed, "pytorch fp32": torch_speed}
-    if not args.skip_int8:
-        int8_path = work / "model_int8.onnx"
-        export_onnx(generator, card, int8_path, precision="int8", calibration_images=photos, verify=False)
-        onnx_int8 = OnnxBackend(int8_path, device=args.device)
-        int8_speed, int8_out = model_only(onnx_int8, batches, args.repeats)
-        quality = float(
-            np.mean([psnr(a, b) for a, b in zip(pictures(int8_out), pictures(ort_out), strict=True)])
-        )
-        rows.append(("onnxruntime int8 (static QDQ)", int8_speed, f"PSNR vs fp32 {quality:.1f} dB"))
-        if quality >= args.min_psnr:
-            acceptable["onnxruntime int8"] = int8_speed
-    if not args.skip_bf16:
-        # A copy: bf16 switches the module to channels_last in place.
-        torch_bf16 = TorchBackend(copy.deepcopy(generator), card, device=args.device, precision="bf16")
-        bf16_speed, bf16_out = model_only(torch_bf16, batches, args.repeats)
-        error = float(np.mean([np.abs(a - b).mean() for a, b in zip(bf16_out, torch_out, strict=True)]))
-        rows.append(
-            (f"pytorch bf16 autocast ({torch_bf16.device})", bf16_speed, f"mean |err| vs fp32 {error:.4f}")
-        )
-        if error <= args.max_bf16_error:
-            acceptable["pytorch bf16"] = bf16_speed
-
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'path':<{width}}  {'images/s':>9}  {'x ORT fp32':>10}  quality")
-    for name, speed, note in rows:
-        print(f"{name:<{width}}  {speed:>9.2f}  {speed / ort_speed:>10.2f}  {note}")
-    print(f"\nonnxruntime vs pytorch fp32: {ort_speed / torch_speed:.2f}x")
-    print(f"pipeline vs model only: {pipe_ratio:.2f} -> {verdict}")
-    best = max(acceptable, key=lambda k: acceptable[k])
-    print(
-        f"fastest at acceptable quality (int8 PSNR >= {args.min_psnr} dB, bf16 error <= "
-        f"{args.max_bf16_error}): {best} at {acceptable[best]:.2f} images/s"
-    )
 
 
 if __name__ == "__main__":

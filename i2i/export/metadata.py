@@ -1,24 +1,35 @@
-"""The model card stored in an exported ONNX model's metadata (``metadata_props``).
+"""The model card stored in an exported model: ONNX ``metadata_props`` or OpenVINO IR ``rt_info``.
 
 Every key is prefixed with ``i2i.`` and every value is a string, as ONNX requires (see
-:meth:`~i2i.card.ModelCard.to_props`). ``i2i translate`` and ``Translator`` read it back, so an
-exported model file is all a user needs.
+:meth:`~i2i.card.ModelCard.to_props`). In an OpenVINO IR (``.xml`` + ``.bin``) the same entries are
+one JSON string under ``rt_info["i2i"]["card"]``. ``i2i translate`` and ``Translator`` read them back, so
+an exported model file is all a user needs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from i2i.card import CardError, ModelCard
 
-__all__ = ["DOMAIN_INPUT_NAME", "read_onnx_card", "write_onnx_card"]
+__all__ = [
+    "DOMAIN_INPUT_NAME",
+    "OPENVINO_CARD_KEY",
+    "read_onnx_card",
+    "read_openvino_card",
+    "write_onnx_card",
+    "write_openvino_card",
+]
 
 DOMAIN_INPUT_NAME = "domain"
 """Second graph input of a multi-domain (StarGAN) model: ``(B,)`` int64 target domain indices."""
 
 _PREFIX = "i2i."
+OPENVINO_CARD_KEY = ("i2i", "card")
+"""Where an OpenVINO model's ``rt_info`` holds the card (a JSON object of :meth:`ModelCard.to_props`)."""
 
 
 def read_onnx_card(path: Path) -> ModelCard:
@@ -77,3 +88,24 @@ def write_onnx_card(model: Any, card: ModelCard) -> None:
     for key, value in [*keep, *card.to_props().items()]:
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
+
+
+def read_openvino_card(model: Any, source: Path) -> ModelCard:
+    """The :class:`~i2i.card.ModelCard` in an ``openvino.Model``'s ``rt_info`` (``source``: its file).
+
+    Raises:
+        CardError: the model holds no i2i card (not written by ``i2i export --format openvino``).
+    """
+    key = list(OPENVINO_CARD_KEY)
+    if not model.has_rt_info(key):
+        raise CardError(f"{source}: holds no i2i model card (export it with i2i export --format openvino)")
+    try:
+        props = json.loads(str(model.get_rt_info(key).astype(str)))
+    except ValueError as error:
+        raise CardError(f"{source}: unreadable i2i model card ({error})") from None
+    return ModelCard.from_props(props, source=source)
+
+
+def write_openvino_card(model: Any, card: ModelCard) -> None:
+    """Store ``card`` in an ``openvino.Model``'s ``rt_info`` (saved with the IR)."""
+    model.set_rt_info(json.dumps(card.to_props(), sort_keys=True), list(OPENVINO_CARD_KEY))

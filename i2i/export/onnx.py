@@ -44,6 +44,7 @@ from i2i.files import atomic_path
 from i2i.weights import load_generator
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+FORMATS: tuple[str, ...] = ("onnx", "openvino")
 MIN_OPSET = 17
 DEFAULT_OPSET = 18
 INPUT_NAME = "image"
@@ -128,10 +129,20 @@ def export_onnx_with_report(
     calibration_size: int | None = None,
     calibrate_method: str = "percentile",
     verify: bool = True,
+    output_format: str = "onnx",
 ) -> ExportReport:
-    """:func:`export_onnx`, returning the verification and calibration figures as well."""
+    """:func:`export_onnx`, returning the verification and calibration figures as well.
+
+    With ``output_format="openvino"`` it writes an OpenVINO IR ``.xml`` + ``.bin`` instead, fp32 or int8
+    quantised by NNCF (see :mod:`i2i.export.openvino_ir`); ``calibrate_method`` does not apply and the
+    IR is checked against the ONNX graph rather than against PyTorch.
+    """
     start = time.perf_counter()
     path = Path(path)
+    if output_format not in FORMATS:
+        raise ExportError(f"{path}: unknown format {output_format!r} (known: {', '.join(FORMATS)})")
+    if output_format == "openvino" and precision == "fp16":
+        raise ExportError(f"{path}: OpenVINO export writes fp32 or int8 (bf16 is chosen when translating)")
     _check_options(path, opset, precision, calibration_images, calibrate_method)
     card.require_image_input(path, "export")
     card = card.replace(precision=precision, key_prefix="", input_name=INPUT_NAME, output_name=OUTPUT_NAME)
@@ -140,6 +151,14 @@ def export_onnx_with_report(
     model = copy.deepcopy(generator).cpu().float().eval()
 
     proto = trace_to_onnx(model, card, opset=opset)
+    if output_format == "openvino":
+        from i2i.export.openvino_ir import export_openvino_ir
+
+        stats = export_openvino_ir(
+            proto, card, path, calibration_images=calibration_images, calibration_size=calibration_size
+        )
+        calibrated = stats if precision == "int8" else None
+        return ExportReport(path, card, None, calibrated, time.perf_counter() - start)
     calibration: ErrorStats | None = None
     if precision == "fp16":
         proto = convert_to_fp16(proto)

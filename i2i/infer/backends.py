@@ -1,4 +1,4 @@
-"""Inference backends: one small protocol over ONNX Runtime and eager PyTorch.
+"""Inference backends: one small protocol over ONNX Runtime, OpenVINO (:mod:`i2i.infer.openvino`) and eager PyTorch.
 
 A backend maps a float32 batch ``(B, C_in, H, W)`` in ``card.value_range`` to a float32 batch
 ``(B, C_out, H, W)`` in the same range. It knows nothing about files, uint8 pixels, channels or padding;
@@ -21,6 +21,7 @@ from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card
 from i2i.weights import load_generator
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "OnnxBackend",
     "TorchBackend",
@@ -230,36 +231,69 @@ class TorchBackend:
         return y.float().contiguous().cpu().numpy()
 
 
+BACKENDS: tuple[str, ...] = ("auto", "onnxruntime", "openvino", "pytorch")
+
+
 def load_backend(
     model: str | os.PathLike[str] | Backend,
     *,
+    backend: str = "auto",
     device: str = "auto",
     precision: str | None = None,
     direction: str | None = None,
     domain: str | None = None,
+    mode: str = "latency",
     **kwargs: Any,
 ) -> Backend:
-    """The backend for ``model``: an ``.onnx`` file -> :class:`OnnxBackend`; a ``.safetensors`` file, a
-    checkpoint directory or a run directory -> :class:`TorchBackend`; a backend is returned as is.
+    """The backend for ``model``; a backend is returned as is.
+
+    Args:
+        model: An ``.onnx`` file, an OpenVINO IR ``.xml``, a ``.safetensors`` file, a checkpoint
+            directory or a run directory.
+        backend: ``"auto"`` (by the file: ``.onnx`` -> ONNX Runtime, ``.xml`` -> OpenVINO, weights ->
+            PyTorch), ``"onnxruntime"``, ``"openvino"`` (``.onnx`` or ``.xml``, CPU) or ``"pytorch"``.
+        device: Where to run (see :class:`OnnxBackend`, :class:`TorchBackend`; OpenVINO: auto or cpu).
+        precision: PyTorch: ``fp32``, ``bf16``, ``fp16``; OpenVINO: ``auto``, ``fp32``, ``bf16``, ``int8``
+            (default auto, see :mod:`i2i.infer.openvino`); ONNX Runtime: set at export.
+        direction: PyTorch files with both generators: ``"a2b"`` or ``"b2a"``.
+        domain: Multi-domain (StarGAN) models: the target domain.
+        mode: OpenVINO: ``"latency"`` (single images) or ``"throughput"`` (folders); ignored by the others.
 
     Raises:
-        ValueError: Options that do not apply (``precision`` or ``direction`` for an ONNX model, whose
-            precision and direction were fixed at export).
+        ValueError: An unknown backend, or options that do not apply (``precision`` or ``direction`` for
+            an ONNX Runtime model, whose precision and direction were fixed at export).
     """
     if isinstance(model, Backend):
         return model
     path = Path(model)
-    if path.suffix.lower() == ".onnx":
+    suffix = path.suffix.lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
+    if backend == "auto":
+        backend = {".onnx": "onnxruntime", ".xml": "openvino"}.get(suffix, "pytorch")
+    if backend in ("onnxruntime", "openvino") and direction is not None:
+        raise ValueError(
+            f"{path}: --direction applies to PyTorch models; an exported model has one direction"
+        )
+    if backend == "openvino":
+        from i2i.infer.openvino import OpenVinoBackend
+
+        if device not in ("auto", "cpu"):
+            raise ValueError(f"{path}: the OpenVINO backend runs on the CPU; use --device auto or cpu")
+        return OpenVinoBackend(path, precision=precision or "auto", mode=mode, domain=domain, **kwargs)
+    if backend == "onnxruntime":
+        if suffix != ".onnx":
+            raise ValueError(f"{path}: ONNX Runtime reads .onnx files")
         if precision not in (None, "fp32"):
             raise ValueError(
-                f"{path}: --precision applies to PyTorch models; an ONNX model's precision is set at "
-                "export (i2i export --precision)"
-            )
-        if direction is not None:
-            raise ValueError(
-                f"{path}: --direction applies to PyTorch models; an ONNX model has one direction"
+                f"{path}: --precision applies to PyTorch and OpenVINO; an ONNX Runtime model's precision is "
+                "set at export (i2i export --precision)"
             )
         return OnnxBackend(path, device=device, domain=domain, **kwargs)
+    if suffix in (".onnx", ".xml"):
+        raise ValueError(
+            f"{path}: is an exported model; the PyTorch backend reads weights or run directories"
+        )
     return TorchBackend.load(
         path, direction=direction, device=device, precision=precision, domain=domain, **kwargs
     )

@@ -61,6 +61,7 @@ class TranslateSummary:
         skipped: Images whose output already existed (``skip_existing``).
         failed: Inputs that could not be read, translated or written.
         seconds: Wall time from the first read to the last write.
+        backend: What ran the network, with its precision (``Backend.name``); "" when unknown.
         first_frame_only: Translated inputs with several frames (TIFF pages, animated WebP) and how
             many; only their first frame was translated.
     """
@@ -69,6 +70,7 @@ class TranslateSummary:
     skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    backend: str = ""
     first_frame_only: list[tuple[Path, int]] = field(default_factory=list)
 
     @property
@@ -85,6 +87,7 @@ class TranslateSummary:
         head = (
             f"{self.done} translated, {self.skipped} skipped, {len(self.failed)} failed "
             f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
+            + (f" with {self.backend}" if self.backend else "")
         )
         notes = [
             f"  note: {path}: {frames} frames; only the first was translated"
@@ -194,7 +197,9 @@ def translate_folder(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
 
-    summary = TranslateSummary(failed=[Failure(path, reason) for path, reason in listing.problems])
+    summary = TranslateSummary(
+        failed=[Failure(path, reason) for path, reason in listing.problems], backend=translator.backend.name
+    )
     todo: list[tuple[Path, Path]] = []
     for src in inputs:
         dst = targets[src]

@@ -25,7 +25,13 @@ from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
 from i2i.infer.tiling import pad_to_multiple, run_tiled, tile_overlap
 
-__all__ = ["Prepared", "Translator", "resized_shape"]
+__all__ = ["MAX_BATCH_PIXELS", "Prepared", "Translator", "resized_shape"]
+
+MAX_BATCH_PIXELS = 1 << 20
+"""Pixels per network call (one 1024x1024 image, four of 512x512, sixteen of 256x256). Measured with
+``tools/bench_translate.py --ort-memory`` at 1024x768 (resnet_9blocks, 2-core Xeon): batch 4 ran no
+faster than batch 1 (ONNX Runtime fp32 0.140 vs 0.141 images/s) while its peak memory grew from 2.96 to
+4.86 GB: activations of large images fill the caches at batch 1 already, so batching adds only memory."""
 
 
 @dataclass
@@ -72,11 +78,16 @@ class Translator:
     """Translate images with an exported ONNX model or a trained PyTorch generator.
 
     Args:
-        model: An ``.onnx`` file (ONNX Runtime), a ``.safetensors`` weights file, a checkpoint directory
-            or a run directory (PyTorch), or a ready :class:`~i2i.infer.backends.Backend`.
+        model: An ``.onnx`` file (ONNX Runtime or OpenVINO), an OpenVINO IR ``.xml``, a ``.safetensors``
+            weights file, a checkpoint directory or a run directory (PyTorch), or a ready
+            :class:`~i2i.infer.backends.Backend`.
+        backend: ``"auto"`` (by the file), ``"onnxruntime"``, ``"openvino"`` or ``"pytorch"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (ONNX) or ``"mps"`` (PyTorch).
-        precision: PyTorch models only: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (CUDA).
-        batch_size: Images (or tiles) per network call.
+        precision: PyTorch: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (CUDA); OpenVINO: ``"auto"``
+            (default: bf16 where the CPU has it natively, else fp32; int8 for an int8 IR), ``"fp32"``,
+            ``"bf16"`` or ``"int8"``.
+        batch_size: Images (or tiles) per network call; fewer for large images (see
+            :data:`MAX_BATCH_PIXELS`).
         tile: Tile side in pixels for large images (a multiple of the model's size multiple);
             ``None`` runs whole images. Images that fit in one tile are not tiled.
         overlap: Overlap of neighbouring tiles in pixels.
@@ -84,6 +95,8 @@ class Translator:
             multiple); the output has the resized size. ``None`` keeps the input size.
         direction: PyTorch files with both generators (CycleGAN): ``"a2b"`` or ``"b2a"``.
         domain: Multi-domain (StarGAN) models: the target domain name (required for them).
+        mode: OpenVINO: ``"latency"`` (one request on all cores: single images) or ``"throughput"``
+            (parallel requests: folders).
 
     Example:
         >>> translator = Translator("horse2zebra.onnx")  # doctest: +SKIP
@@ -94,6 +107,7 @@ class Translator:
         self,
         model: str | os.PathLike[str] | Backend,
         *,
+        backend: str = "auto",
         device: str = "auto",
         precision: str | None = None,
         batch_size: int = 4,
@@ -102,13 +116,20 @@ class Translator:
         resize: int | None = None,
         direction: str | None = None,
         domain: str | None = None,
+        mode: str = "latency",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if resize is not None and resize < 1:
             raise ValueError(f"resize must be a positive number of pixels, got {resize}")
         self.backend = load_backend(
-            model, device=device, precision=precision, direction=direction, domain=domain
+            model,
+            backend=backend,
+            device=device,
+            precision=precision,
+            direction=direction,
+            domain=domain,
+            mode=mode,
         )
         self.card = self.backend.card
         if tile is not None:
@@ -170,8 +191,9 @@ class Translator:
             if not self.is_tiled(p.height, p.width):
                 continue
             outputs[i] = self._run_tiled(p)
-        for start in range(0, len(whole), self.batch_size):
-            chunk = whole[start : start + self.batch_size]
+        step = self.images_per_call(items[whole[0]].array.shape) if whole else 1
+        for start in range(0, len(whole), step):
+            chunk = whole[start : start + step]
             batch = (
                 np.stack([items[i].array for i in chunk]) if len(chunk) > 1 else items[chunk[0]].array[None]
             )
@@ -208,6 +230,14 @@ class Translator:
         return [self.finish(p, out) for p, out in zip(prepared, self.run(prepared), strict=True)]
 
     # --- internals ----------------------------------------------------------------------------------
+
+    def images_per_call(self, shape: Sequence[int]) -> int:
+        """Whole images of ``shape`` ``(C, H, W)`` per network call: ``batch_size``, fewer for large
+        images so that a call holds at most :data:`MAX_BATCH_PIXELS` pixels, but never fewer than the
+        backend runs in parallel (OpenVINO's throughput mode: one image per inference request)."""
+        parallel = int(getattr(self.backend, "requests", 1))
+        fitting = MAX_BATCH_PIXELS // (int(shape[-2]) * int(shape[-1]))
+        return max(1, min(self.batch_size, max(fitting, parallel)))
 
     def is_tiled(self, height: int, width: int) -> bool:
         """Whether an image of this (output) size goes through the network tile by tile."""

@@ -393,6 +393,8 @@ def evaluate(
     max_images: int | None = None,
     num_samples: int = 0,
     fid_method: str = "exact",
+    backend: str = "auto",
+    precision: str | None = None,
 ) -> EvalResult:
     """Evaluate ``model`` (``.onnx``, ``.safetensors``, checkpoint or run directory) on its test split.
 
@@ -411,13 +413,23 @@ def evaluate(
         max_images: Use at most this many test images per side.
         num_samples: Keep this many ``(input, output, target)`` triples for a gallery.
         fid_method: ``"exact"`` (default) or ``"sqrtm"`` (pytorch-fid's steps, a minute on CPU).
+        backend: ``"auto"`` (by the file), ``"onnxruntime"``, ``"openvino"`` or ``"pytorch"``.
+        precision: PyTorch / OpenVINO precision (see :class:`~i2i.infer.Translator`).
 
     Raises:
         i2i.metrics.InceptionWeightsError: FID / KID asked for without usable weights (says what to do).
         ValueError: Unusable model, data, options or metrics.
     """
     metrics_device = _metrics_device(device)
-    translator = Translator(model, device=device, batch_size=batch_size, direction=direction)
+    translator = Translator(
+        model,
+        backend=backend,
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        direction=direction,
+        mode="throughput",
+    )
     card = translator.card
     data = TestData.resolve(
         card.recipe,
@@ -431,7 +443,7 @@ def evaluate(
     chosen, skipped, net, inception_name = _scoring(  # fail early, before translating
         metrics, data.layout, inception_weights, metrics_device
     )
-    name = model.name if isinstance(model, Backend) else str(model)
+    name = model.name if isinstance(model, Backend) else f"{model} ({translator.backend.name})"
     return evaluate_translator(
         translator,
         data,

@@ -215,7 +215,7 @@ def test_info_prints_onnx_metadata_and_weight_specs(
             "--calibrate",
         ),
         (("info", "{tmp}/missing.onnx"), "missing.onnx: no such file"),
-        (("info", "{ref}"), "reads .onnx and .safetensors files"),
+        (("info", "{ref}"), "reads .onnx, OpenVINO .xml and .safetensors files"),
         (
             ("import-reference", "{tmp}/missing.pth", "--arch", "unet_256", "--out", "{tmp}/w.safetensors"),
             "missing.pth",

@@ -127,3 +127,23 @@ def test_resize_gives_the_pixels_the_training_pipeline_gives(make_weights: Weigh
     prepared = Translator(make_weights(), device="cpu", resize=32).prepare(image)
     expected, _ = PairedTransform(preprocess="resize_and_crop", crop_size=32, train=False)(image)
     torch.testing.assert_close(torch.from_numpy(prepared.array), expected, rtol=0, atol=1e-6)
+
+
+def test_large_images_go_through_the_network_in_smaller_batches(
+    onnx_model: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from i2i.infer import translator as translator_module
+    from tests.infer.conftest import CountingBackend
+
+    _, onnx_path = onnx_model
+    backend = CountingBackend(OnnxBackend(onnx_path, device="cpu"))
+    translator = Translator(backend, batch_size=4)
+    images = [np.random.randint(0, 256, (32, 48, 3), dtype=np.uint8) for _ in range(5)]
+    together = translator.translate_batch(images)
+    assert backend.shapes == [(4, 3, 32, 48), (1, 3, 32, 48)]
+    monkeypatch.setattr(translator_module, "MAX_BATCH_PIXELS", 2 * 32 * 48 + 100)  # room for two images
+    backend.shapes.clear()
+    apart = translator.translate_batch(images)
+    assert backend.shapes == [(2, 3, 32, 48), (2, 3, 32, 48), (1, 3, 32, 48)]
+    for a, b in zip(together, apart, strict=True):  # the same pictures, up to float rounding of a batch
+        assert np.abs(a.astype(int) - b).max() <= 1
