@@ -112,7 +112,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
             ("meta_bad_multiple.onnx", ": unreadable model metadata .size_multiple must be at least 1"),
             ("meta_bad_range.onnx", ": unreadable model metadata"),
             ("meta_none.onnx", ": no i2i metadata for arch"),
-            ("empty.pth", r": i2i info reads \.onnx and \.safetensors"),
+            ("empty.pth", r": i2i info reads \.onnx, OpenVINO \.xml and \.safetensors"),
             ("empty.safetensors", ": not a readable safetensors file"),
             ("huge_header.safetensors", ": not a readable safetensors file"),
             ("bad_json.safetensors", ": not a readable safetensors file"),
