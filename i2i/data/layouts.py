@@ -170,7 +170,7 @@ def aligned() -> DataLayout:
 
 @LAYOUTS.register
 def paired() -> DataLayout:
-    """``ROOT/SPLIT/{A,B}`` (or ``ROOT/{A,B}``), files matched by name."""
+    """``ROOT/SPLIT/{A,B}`` or ``ROOT/{A,B}/SPLIT`` (flat ``ROOT/{A,B}``: no splits, warned), matched by name."""
     return DataLayout(
         lambda a: PairedFolderDataset(a.root, a.split, a.geometry, max_images=a.max_images),
         paired=True,
