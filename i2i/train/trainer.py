@@ -69,7 +69,7 @@ from i2i.train.distributed import (
     unwrapped,
     wrap_networks,
 )
-from i2i.train.loader import EpochLoader
+from i2i.train.loader import DataWarnings, EpochLoader
 from i2i.train.logging import RunLogger, mean_losses, truncate_metrics
 from i2i.train.schedules import create_scheduler
 
@@ -266,7 +266,8 @@ class _Run:
         _seed_everything(t.seed)
         self.device = device if device is not None else resolve_device(t.device)
         self.autocast_dtype = _autocast_dtype(t.precision, self.device)
-        self.dataset = _build_dataset(recipe, train=True)
+        self.data_warnings = DataWarnings()  # each data warning once per run, from any process
+        self.dataset = self.data_warnings.run(lambda: _build_dataset(recipe, train=True))
         if len(self.dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(f"{recipe.data.root}: the training set is empty")
         shard = math.ceil(len(self.dataset) / self.context.world_size)  # type: ignore[arg-type]
@@ -293,6 +294,7 @@ class _Run:
             persistent_workers=self.fast.persistent_workers,
             worker_init_fn=_init_worker,
             seed=t.seed,
+            warnings=self.data_warnings,
         )
         self.schedulers = {
             name: create_scheduler(
@@ -450,10 +452,10 @@ class _Run:
 
     def _fixed_sample_batch(self) -> Batch:
         """``num_samples`` images spread over the training set, without augmentation, chosen once."""
-        dataset = _build_dataset(self.recipe, train=False)
+        dataset = self.data_warnings.run(lambda: _build_dataset(self.recipe, train=False))
         count = min(self.recipe.train.num_samples, len(dataset))  # type: ignore[arg-type]
         indices = np.linspace(0, len(dataset) - 1, count).round().astype(int).tolist()  # type: ignore[arg-type]
-        collated = default_collate([dataset[i] for i in indices])
+        collated = default_collate(self.data_warnings.run(lambda: [dataset[i] for i in indices]))
         return self.method.batch_from_items(collated, self.device)
 
     def _sample(self) -> dict[str, torch.Tensor]:
