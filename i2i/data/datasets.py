@@ -153,7 +153,9 @@ class PairedFolderDataset(_FileDataset):
         if not keys:
             raise FileNotFoundError(f"paired dataset: no file names in {str(side_a)!r} match {str(side_b)!r}")
         if unmatched:
-            logger.warning("paired dataset %s: %d files without a partner are ignored", self.folder, unmatched)
+            logger.warning(
+                "paired dataset %s: %d files without a partner are ignored", self.folder, unmatched
+            )
         self.pairs = self._limit_pairs([(by_key_a[k], by_key_b[k]) for k in keys])
 
     def _limit_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
@@ -262,7 +264,10 @@ SPLIT_NAMES: tuple[str, ...] = ("train", "test", "val", "valid", "validation")
 def _paired_folders(root: Path, split: str) -> tuple[Path, Path, bool]:
     """``(A folder, B folder, has splits)`` of a paired dataset: ``ROOT/SPLIT/{A,B}``, the reference's
     ``ROOT/{A,B}/SPLIT``, or ``ROOT/{A,B}`` without splits; other splits but not ``split`` is an error."""
-    for base_a, base_b in ((root / split / "A", root / split / "B"), (root / "A" / split, root / "B" / split)):
+    for base_a, base_b in (
+        (root / split / "A", root / split / "B"),
+        (root / "A" / split, root / "B" / split),
+    ):
         if base_a.is_dir() or base_b.is_dir():
             return base_a, base_b, True
     flat_a, flat_b = root / "A", root / "B"
