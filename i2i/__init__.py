@@ -23,6 +23,8 @@ _PUBLIC = {
     "load_recipe": "i2i.config",
     "Translator": "i2i.infer",
     "load_generator": "i2i.weights",
+    "read_image": "i2i.data",
+    "write_image": "i2i.data",
 }
 
 __all__ = [
@@ -32,10 +34,13 @@ __all__ = [
     "create_generator",
     "load_generator",
     "load_recipe",
+    "read_image",
+    "write_image",
 ]
 
 if TYPE_CHECKING:
     from i2i.config import load_recipe
+    from i2i.data import read_image, write_image
     from i2i.infer import Translator
     from i2i.nn import create_discriminator, create_generator
     from i2i.weights import load_generator

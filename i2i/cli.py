@@ -145,7 +145,7 @@ def train(
         str, typer.Argument(help="Recipe YAML file or bundled recipe name (see `i2i recipes`).")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run directory [default: runs/NAME].")
+        Path | None, typer.Option("--out", "-o", help="Run directory.", show_default="runs/NAME")
     ] = None,
     overrides: Annotated[
         list[str] | None,
@@ -171,6 +171,7 @@ def train(
     ] = 1,
 ) -> None:
     """Train the method that RECIPE describes; run it again to resume, Ctrl-C saves a checkpoint."""
+    import math
     import os
 
     from i2i.config import load_recipe
@@ -185,10 +186,16 @@ def train(
         raise typer.Exit(130) from None
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
         return
-    typer.echo(
-        f"trained {result.step} steps ({result.epoch} epochs) in {result.seconds:.0f} s "
-        f"({result.seconds_per_step:.3g} s/step)"
-    )
+    if math.isnan(result.seconds_per_step):  # no step made by this call
+        typer.echo(
+            f"nothing to train: {run_dir} already finished at step {result.step} ({result.epoch} epochs); "
+            "raise train.epochs or train.max_steps to go on"
+        )
+    else:
+        typer.echo(
+            f"trained {result.step} steps ({result.epoch} epochs) in {result.seconds:.0f} s "
+            f"({result.seconds_per_step:.3g} s/step)"
+        )
     typer.echo(f"checkpoint:  {result.checkpoint}")
     typer.echo(f"samples:     {result.sample_grid}")
 
@@ -466,7 +473,8 @@ def export(
     ] = None,
     calibrate_method: Annotated[str, typer.Option(help="int8: percentile or minmax.")] = "percentile",
     calibrate_size: Annotated[
-        int | None, typer.Option(help="int8: square size of calibration crops [default: training crop].")
+        int | None,
+        typer.Option(help="int8: square size of calibration crops.", show_default="the training crop"),
     ] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset (17 or newer).")] = 18,
     arch: Annotated[

@@ -62,12 +62,28 @@ def save_weights(
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """The string metadata of a safetensors file."""
+    """The string metadata of a safetensors file; a PyTorch checkpoint gets a message saying what to do."""
+    if _is_pytorch_file(path):
+        raise WeightsError(
+            f"{path}: a PyTorch checkpoint, not i2i weights; for a reference pix2pix/CycleGAN generator run "
+            f"`i2i import-reference {path} --arch NAME --out model.safetensors` (NAME: its --netG, e.g. "
+            "resnet_9blocks, unet_256) and use model.safetensors; `i2i export` reads it with --arch NAME"
+        )
     try:
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})
     except Exception as error:  # safetensors raises its own error types for damaged files
         raise WeightsError(f"{path}: not a readable safetensors file ({error})") from error
+
+
+def _is_pytorch_file(path: Path) -> bool:
+    """``torch.save`` output: a zip archive (PyTorch 1.6+) or a bare pickle (older files)."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+    except OSError:
+        return False  # safetensors reports it
+    return start == b"PK\x03\x04" or (len(start) >= 2 and start[0] == 0x80 and 2 <= start[1] <= 5)
 
 
 def read_model_cards(path: Path) -> list[ModelCard]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from typer.testing import CliRunner
@@ -174,3 +175,47 @@ def test_every_error_a_command_maps_names_a_class() -> None:
     for entry in (entry for table in tables for entry in table):
         error = entry.error_type()
         assert isinstance(error, type) and issubclass(error, Exception), entry
+
+
+REFERENCE_PTH = Path(__file__).parent / "fixtures" / "reference" / "resnet_6blocks_ngf8_instance.pth"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["translate", "{dir}", "--model", "{pth}", "--out", "{dir}/out"],
+        ["eval", "{pth}", "--data", "{dir}", "--layout", "single"],
+        ["info", "{pth}"],
+        ["export", "{pth}", "--out", "{dir}/model.onnx"],
+    ],
+)
+def test_a_reference_pth_model_gets_told_to_pass_arch_or_import(command: list[str], tmp_path: Path) -> None:
+    args = [part.format(dir=tmp_path, pth=REFERENCE_PTH) for part in command]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "header too large" not in result.output and "Traceback" not in result.output
+    assert "import-reference" in result.output or "--arch" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def _leaf_commands(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    if isinstance(command, click.Group):
+        return [leaf for name, sub in command.commands.items() for leaf in _leaf_commands(sub, (*path, name))]
+    return [(path, command)]
+
+
+def test_help_shows_every_help_text_whole() -> None:
+    """Rich markup once swallowed "[default: runs/NAME]" from --out's help: every option's text must
+    reach the screen as written (defaults that are not values go in show_default)."""
+    import typer.main
+
+    for path, command in _leaf_commands(typer.main.get_command(app)):
+        result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "2000"})
+        assert result.exit_code == 0, (path, result.output)
+        shown = " ".join(result.output.split())
+        for param in command.params:
+            text = getattr(param, "help", None)
+            if text:
+                assert " ".join(text.split()) in shown, (path, param.name, text)
+    out = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "2000"}).output
+    assert "[default: (runs/NAME)]" in out

@@ -120,3 +120,17 @@ def test_a_damaged_pth_gets_i2is_message_never_torchs_unsafe_advice(tmp_path: Pa
         with pytest.raises(ValueError, match="not a readable PyTorch checkpoint") as caught:
             load_reference_generator(path, "resnet_6blocks")
         assert "weights_only=False" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_pytorch_checkpoint_is_recognised_and_the_way_on_named(tmp_path: Path) -> None:
+    """Zip (PyTorch 1.6+) and legacy pickle ``torch.save`` files, whatever their name, instead of
+    safetensors' 'header too large'."""
+    legacy = tmp_path / "latest_net_G.pth"
+    torch.save({"model.1.weight": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
+    zipped = tmp_path / "renamed.safetensors"
+    torch.save({"model.1.weight": torch.zeros(2)}, zipped)
+    for path in (legacy, zipped):
+        with pytest.raises(WeightsError, match="a PyTorch checkpoint, not i2i weights") as caught:
+            load_generator(path)
+        assert "import-reference" in str(caught.value) and "--arch" in str(caught.value)
+        assert "header too large" not in str(caught.value)

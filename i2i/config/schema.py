@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Direction = Literal["a2b", "b2a"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
@@ -32,6 +33,8 @@ Auto = Literal["auto"]  # resolved per device by i2i.train.accelerate.resolve_fa
 AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 AugmentOn = Literal["cpu", "device"]
+PathText = Annotated[str, AfterValidator(os.path.expanduser)]
+"""A file or folder path field: ``~`` and ``~user`` are expanded, as a shell would (``--set`` is no shell)."""
 
 # Upper bounds: generous for real use, there only to turn a typo or a hostile recipe (crop_size 1000000,
 # base_channels 100000) into a one-line error naming the key instead of an out-of-memory crash.
@@ -50,7 +53,7 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Where the images are and how they are prepared (see ``i2i.data.build_dataset``)."""
 
-    root: str  # default "datasets/<name>", filled in by the recipe
+    root: PathText  # default "datasets/<name>", filled in by the recipe
     layout: str  # a name in i2i.data.LAYOUTS; default per method: aligned (pix2pix), unaligned (cyclegan)
     direction: Direction = "a2b"
     load_size: int = Field(default=286, ge=1, le=MAX_IMAGE_SIZE)
@@ -229,7 +232,7 @@ class TrainConfig(_Strict):
     eval_every: int | None = Field(default=None, ge=1)  # steps; None: no evaluation during training
     eval_metric: EvalMetric = "fid"  # fid / kid (lower is better), psnr / ssim (higher), l1 (lower)
     eval_max_images: int | None = Field(default=None, ge=2)  # test images per evaluation; None: all
-    inception_weights: str | None = None  # FID Inception weights file; None: cache or download
+    inception_weights: PathText | None = None  # FID Inception weights file; None: cache or download
 
 
 def _merge_defaults(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,9 @@ tensors in [-1, 1]; ``"a"`` is the generator's input (``in_channels``), ``"b"`` 
 Folders (``ROOT`` is the dataset folder, ``SPLIT`` e.g. ``train`` / ``test``), by layout name:
 
 * aligned: ``ROOT/SPLIT/*.jpg``, each file A | B side by side (pix2pix's facades, maps, edges2shoes...).
-* paired: ``ROOT/SPLIT/A`` and ``ROOT/SPLIT/B`` (or ``ROOT/A`` and ``ROOT/B``), files matched by their
-  path relative to the folder without suffix.
+* paired: ``ROOT/SPLIT/A`` and ``ROOT/SPLIT/B``, or the reference's ``ROOT/A/SPLIT`` and
+  ``ROOT/B/SPLIT``, files matched by their path relative to the folder without suffix. Plain ``ROOT/A``
+  and ``ROOT/B`` have no splits: every split is all of them, with a warning saying so.
 * unaligned: ``ROOT/SPLITA`` and ``ROOT/SPLITB`` (CycleGAN's trainA, trainB, testA, testB).
 * single: one folder of images (inference), items ``{"a", "a_path"}``.
 
@@ -116,7 +117,9 @@ class AlignedDataset(_FileDataset):
 
 
 class PairedFolderDataset(_FileDataset):
-    """Two folders of matching files: ``ROOT/SPLIT/{A,B}`` or, without split folders, ``ROOT/{A,B}``.
+    """Two folders of matching files: ``ROOT/SPLIT/{A,B}``, the reference's ``ROOT/{A,B}/SPLIT`` or,
+    without split folders, ``ROOT/{A,B}`` (then every split is every pair, and a warning says so; a
+    folder with other splits but not ``split`` is an error, never a silent fallback).
 
     Files pair up by their path relative to ``A`` / ``B`` without suffix (``A/x/1.png`` with
     ``B/x/1.jpg``); files without a partner are logged and left out.
@@ -131,14 +134,18 @@ class PairedFolderDataset(_FileDataset):
         max_images: int | None = None,
     ) -> None:
         super().__init__(geometry, max_images=max_images)
-        root = Path(root)
-        base = root / split if (root / split / "A").is_dir() or (root / split / "B").is_dir() else root
-        if not ((base / "A").is_dir() and (base / "B").is_dir()):
-            raise FileNotFoundError(
-                f"paired dataset: expected folders A and B in {str(root / split)!r} or {str(root)!r}"
+        folder_a, folder_b, self.has_splits = _paired_folders(Path(root), split)
+        if not self.has_splits:
+            logger.warning(
+                "paired dataset %s: no split folders (%s/A or A/%s), so split %r is every pair in A and "
+                "B: training and testing read the same images",
+                root,
+                split,
+                split,
+                split,
             )
-        self.folder = base
-        side_a, side_b = (base / "A", base / "B") if self.direction == "a2b" else (base / "B", base / "A")
+        self.folder = folder_a.parent
+        side_a, side_b = (folder_a, folder_b) if self.direction == "a2b" else (folder_b, folder_a)
         by_key_a = _by_key(_require_images(side_a, "paired dataset"), side_a)
         by_key_b = _by_key(_require_images(side_b, "paired dataset"), side_b)
         keys = sorted(by_key_a.keys() & by_key_b.keys())
@@ -146,7 +153,9 @@ class PairedFolderDataset(_FileDataset):
         if not keys:
             raise FileNotFoundError(f"paired dataset: no file names in {str(side_a)!r} match {str(side_b)!r}")
         if unmatched:
-            logger.warning("paired dataset %s: %d files without a partner are ignored", base, unmatched)
+            logger.warning(
+                "paired dataset %s: %d files without a partner are ignored", self.folder, unmatched
+            )
         self.pairs = self._limit_pairs([(by_key_a[k], by_key_b[k]) for k in keys])
 
     def _limit_pairs(self, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
@@ -246,6 +255,37 @@ class SingleFolderDataset(_FileDataset):
         a, path = self._first_readable(index, len(self), load, self.folder)
         real_a, _ = self.transform(a, seed=self.augment_seed(index))
         return {"a": real_a, "a_path": str(path)}
+
+
+SPLIT_NAMES: tuple[str, ...] = ("train", "test", "val", "valid", "validation")
+"""Folder names taken for splits when looking for the one a paired dataset asks for."""
+
+
+def _paired_folders(root: Path, split: str) -> tuple[Path, Path, bool]:
+    """``(A folder, B folder, has splits)`` of a paired dataset: ``ROOT/SPLIT/{A,B}``, the reference's
+    ``ROOT/{A,B}/SPLIT``, or ``ROOT/{A,B}`` without splits; other splits but not ``split`` is an error."""
+    for base_a, base_b in (
+        (root / split / "A", root / split / "B"),
+        (root / "A" / split, root / "B" / split),
+    ):
+        if base_a.is_dir() or base_b.is_dir():
+            return base_a, base_b, True
+    flat_a, flat_b = root / "A", root / "B"
+    found = {p.parent.name for p in root.glob("*/A") if p.is_dir()} | {
+        p.name for side in (flat_a, flat_b) if side.is_dir() for p in side.iterdir() if p.is_dir()
+    }
+    splits = sorted(found & set(SPLIT_NAMES))
+    if splits:
+        raise FileNotFoundError(
+            f"paired dataset: no split {split!r} in {str(root)!r} (it has {', '.join(splits)}; expected "
+            f"{split}/A + {split}/B or A/{split} + B/{split})"
+        )
+    if not (flat_a.is_dir() and flat_b.is_dir()):
+        raise FileNotFoundError(
+            f"paired dataset: expected folders A and B in {str(root / split)!r}, in {str(root)!r} as "
+            f"A/{split} + B/{split}, or in {str(root)!r}"
+        )
+    return flat_a, flat_b, False
 
 
 def _by_key(paths: Sequence[Path], folder: Path) -> dict[str, Path]:

@@ -152,7 +152,24 @@ def build_dataset(
         synthetic_size=synthetic_size,
         synthetic_count=synthetic_count,
     )
-    return entry.build(args)
+    try:
+        return entry.build(args)
+    except FileNotFoundError as error:
+        if entry.needs_root and not args.root.exists():
+            raise FileNotFoundError(f"{error}; {_missing_root_hint(args.root, layout)}") from None
+        raise
+
+
+def _missing_root_hint(root: Path, layout: str) -> str:
+    """What to do about a dataset folder that is not there: the download command of a published
+    dataset of that name and layout, else where to point ``data.root``."""
+    from i2i.data.download import DATASETS
+
+    for (method, name), source in DATASETS.items():
+        if name == root.name and source.layout == layout:
+            flag = " --method cyclegan" if method == "cyclegan" and ("pix2pix", name) in DATASETS else ""
+            return f"download it with: i2i data download {name} --root {root.parent}{flag}"
+    return "point data.root at the dataset folder (--set data.root=DIR)"
 
 
 # -- image-to-image ------------------------------------------------------------------------------------
@@ -170,7 +187,7 @@ def aligned() -> DataLayout:
 
 @LAYOUTS.register
 def paired() -> DataLayout:
-    """``ROOT/SPLIT/{A,B}`` (or ``ROOT/{A,B}``), files matched by name."""
+    """``ROOT/SPLIT/{A,B}`` or ``ROOT/{A,B}/SPLIT`` (flat ``ROOT/{A,B}``: no splits, warned), matched by name."""
     return DataLayout(
         lambda a: PairedFolderDataset(a.root, a.split, a.geometry, max_images=a.max_images),
         paired=True,

@@ -216,6 +216,9 @@ class Translator:
     def translate(self, image: np.ndarray) -> np.ndarray:
         """Translate one uint8 ``(H, W, C)`` gray / RGB / RGBA image.
 
+        Colours in RGB(A) order, as :func:`i2i.read_image` returns them; OpenCV's ``cv2.imread`` gives
+        BGR, which must be converted first (``cv2.cvtColor(image, cv2.COLOR_BGR2RGB)``).
+
         Returns:
             uint8 ``(H, W, C_out)``, or ``(H, W, 4)`` RGBA when the input had alpha; ``H`` and ``W`` are
             the input's, or the resized size with ``resize``.

@@ -1,9 +1,9 @@
 """A self-contained HTML report of a run: ``RUN/report.html`` with images in ``RUN/report/``.
 
-Contents: the resolved recipe, loss curves from ``RUN/metrics.jsonl``, metric curves from
-``RUN/eval.jsonl`` (written by :func:`i2i.metrics.evaluate.evaluate_run`), which checkpoint is the
-latest and which the best, and a gallery of test translations by the latest checkpoint
-(input | output | target where the test set is paired).
+Contents, results first: which checkpoint is the latest and which the best, with the newest evaluation's
+numbers; loss curves from ``RUN/metrics.jsonl`` and metric curves from ``RUN/eval.jsonl`` (written by
+:func:`i2i.metrics.evaluate.evaluate_run`); a gallery of test translations by the latest checkpoint
+(input | output | target where the test set is paired); and, folded at the end, the resolved recipe.
 
 Plots are drawn with OpenCV (already a dependency) rather than matplotlib, which i2i does not need
 anywhere else. Every image is referenced by a path relative to the report, so the run directory can
@@ -12,6 +12,7 @@ be copied or served as it is.
 
 from __future__ import annotations
 
+import colorsys
 import html
 import json
 import math
@@ -28,7 +29,10 @@ from i2i.files import write_text_atomic
 from i2i.run_dir import RunDir
 
 _NOT_LOSSES = {"step", "epoch", "time", "it_per_s"}
-_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+_TAB10 = [
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+]  # fmt: skip
 
 Image = NDArray[np.uint8]
 
@@ -44,6 +48,19 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return records
+
+
+def series_colors(count: int) -> list[tuple[int, int, int]]:
+    """``count`` distinct RGB colours, one per series of a chart: matplotlib's ten "tab10" colours, or
+    for more series ``count`` evenly spaced hues in two alternating shades (a CycleGAN logs eight losses,
+    and a palette that wraps around draws two of them alike)."""
+    if count <= len(_TAB10):
+        return _TAB10[:count]
+    colors = []
+    for index in range(count):
+        r, g, b = colorsys.hsv_to_rgb(index / count, 0.8, 0.9 if index % 2 == 0 else 0.6)
+        colors.append((round(r * 255), round(g * 255), round(b * 255)))
+    return colors
 
 
 def _format(value: float) -> str:
@@ -101,8 +118,9 @@ def line_plot(
             canvas, _format(x), (anchor, height - bottom + 16), font, 0.4, (60, 60, 60), 1, cv2.LINE_AA
         )
     cv2.putText(canvas, x_label, (left + plot_w // 2 - 15, height - 8), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    colors = series_colors(len(clean))
     for index, (name, pts) in enumerate(clean.items()):
-        color = _COLORS[index % len(_COLORS)]
+        color = colors[index]
         pixels = np.array([to_pixel(x, y) for x, y in sorted(pts)], np.int32)
         if len(pixels) == 1:
             cv2.circle(canvas, tuple(int(v) for v in pixels[0]), 3, color, -1, cv2.LINE_AA)
@@ -169,8 +187,23 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
     out_dir.mkdir(parents=True, exist_ok=True)
     sections: list[str] = []
 
-    recipe = run.recipe.read_text(encoding="utf-8") if run.recipe.is_file() else f"(no {run.recipe.name})"
-    sections.append(f"<h2>Recipe</h2>\n<pre>{html.escape(recipe)}</pre>")
+    last = run.latest_checkpoint()
+    best = best_checkpoint(run.root)
+    lines = [f"latest checkpoint: {last.name if last else 'none'}"]
+    if best:
+        lines.append(
+            f"best checkpoint by {best['metric']}: {best['checkpoint']} ({best['metric']} {best['value']:.4g} "
+            f"at step {best['step']}); papers usually report the best epoch's number, the latest is what "
+            "training ended with"
+        )
+    evals = read_eval_records(run.root)  # one record per step, also after a resume
+    if evals:
+        newest = evals[-1]
+        scores = ", ".join(
+            f"{m} {newest[m]:.4g}" for m in HIGHER_IS_BETTER if isinstance(newest.get(m), (int, float))
+        )
+        lines.append(f"newest evaluation, step {newest['step']}: {scores}")
+    sections.append("<h2>Results</h2>\n<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>")
 
     records = read_jsonl(run.metrics)
     losses = sorted(
@@ -183,7 +216,6 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
         }
         write_image(out_dir / "losses.png", line_plot(series, title="training losses"))
         plots.append((f"{out_dir.name}/losses.png", "losses (mean over each log interval)"))
-    evals = read_eval_records(run.root)  # one record per step, also after a resume
     for metric in HIGHER_IS_BETTER:
         points = [(r["step"], r[metric]) for r in evals if isinstance(r.get(metric), (int, float))]
         if points:
@@ -200,25 +232,18 @@ def write_report(run_dir: str | Path, *, num_samples: int = 8, device: str = "cp
         for src, cap in plots
     ] or ["<p>No metrics logged yet.</p>"]
 
-    last = run.latest_checkpoint()
-    best = best_checkpoint(run.root)
-    lines = [f"latest checkpoint: {last.name if last else 'none'}"]
-    if best:
-        lines.append(
-            f"best checkpoint by {best['metric']}: {best['checkpoint']} ({best['metric']} {best['value']:.4g} "
-            f"at step {best['step']}); papers usually report the best epoch's number, the latest is what "
-            "training ended with"
-        )
-    sections.append(
-        "<h2>Checkpoints</h2>\n<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>"
-    )
-
     gallery, caption = _gallery(run, num_samples, device)
     sections.append(f"<h2>Test translations</h2>\n<p>{html.escape(caption)}</p>")
     sections += [
         f'<img class="sample" src="{html.escape(src)}" alt="test sample {i}">'
         for i, src in enumerate(gallery)
     ]
+
+    recipe = run.recipe.read_text(encoding="utf-8") if run.recipe.is_file() else f"(no {run.recipe.name})"
+    sections.append(
+        f"<details><summary>Recipe ({len(recipe.splitlines())} lines)</summary>\n"
+        f"<pre>{html.escape(recipe)}</pre></details>"
+    )
 
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

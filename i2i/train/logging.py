@@ -1,25 +1,33 @@
-"""What a run reports: metrics.jsonl, TensorBoard scalars, a rich progress bar and sample grids."""
+"""What a run reports: metrics.jsonl, TensorBoard scalars, progress (a rich bar on a terminal, plain lines
+for logs) and sample grids."""
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
+import cv2
+import numpy as np
 import torch
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.text import Text
 from torch import Tensor
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import make_grid
 
-from i2i.files import atomic_path, write_text_atomic
+from i2i.data import write_image
+from i2i.files import write_text_atomic
 from i2i.run_dir import RunDir
 
 __all__ = [
     "RunLogger",
+    "format_duration",
     "mean_losses",
     "save_sample_grid",
     "truncate_metrics",
@@ -27,7 +35,8 @@ __all__ = [
 
 
 def save_sample_grid(path: Path, columns: Mapping[str, Tensor]) -> Path:
-    """Save a PNG grid: one row per sample, one column per entry of ``columns`` (input | output | target).
+    """Save a PNG grid: one row per sample, one column per entry of ``columns`` (input | output | target),
+    under a band with each column's name.
 
     Args:
         path: Destination ``.png`` file, written atomically.
@@ -36,11 +45,30 @@ def save_sample_grid(path: Path, columns: Mapping[str, Tensor]) -> Path:
     """
     images = [_as_rgb(t.detach().float().cpu()) for t in columns.values()]  # each (N, 3, H, W)
     tiles = torch.stack(images, dim=1).flatten(0, 1)  # (N * columns, 3, H, W), row-major
-    grid = make_grid((tiles + 1) / 2, nrow=len(images), padding=2, pad_value=1.0)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        save_image(grid, tmp, format="png")
-    return path
+    grid = make_grid((tiles + 1) / 2, nrow=len(images), padding=_PAD, pad_value=1.0)  # (3, H', W') in [0, 1]
+    pixels = (grid.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # (H', W', 3)
+    band = _label_band(list(columns), cell=images[0].shape[-1], width=pixels.shape[1])
+    return write_image(Path(path), np.concatenate([band, pixels], axis=0))
+
+
+_PAD = 2  # pixels between and around the grid's cells
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _label_band(names: Sequence[str], *, cell: int, width: int, height: int = 16) -> np.ndarray:
+    """A white ``(height, width, 3)`` uint8 band with ``names`` centred over the grid's columns, each
+    shrunk (then shortened) to fit its ``cell`` pixels."""
+    band = np.full((height, width, 3), 255, np.uint8)
+    for index, name in enumerate(names):
+        scale, text = 0.4, name
+        while cv2.getTextSize(text, _FONT, scale, 1)[0][0] > cell and scale > 0.26:
+            scale -= 0.05
+        while len(text) > 1 and cv2.getTextSize(text, _FONT, scale, 1)[0][0] > cell:
+            text = text[:-1]
+        text_width = cv2.getTextSize(text, _FONT, scale, 1)[0][0]
+        left = _PAD + index * (cell + _PAD) + max(cell - text_width, 0) // 2
+        cv2.putText(band, text, (left, height - 4), _FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return band
 
 
 def _as_rgb(images: Tensor) -> Tensor:
@@ -64,15 +92,46 @@ def truncate_metrics(run_dir: Path, step: int) -> None:
     write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
 
+def format_duration(seconds: float) -> str:
+    """``3725`` -> ``"1h02m05s"``, ``65`` -> ``"1m05s"``, ``4.2`` -> ``"4s"``; ``"?"`` when unknown."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+class _TrainProgress(Progress):
+    """The bar on one line and the losses below it, folded over as many lines as they need (a row of
+    eight CycleGAN losses beside the bar was cut off with an ellipsis on an 80-column terminal)."""
+
+    losses = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.losses:
+            yield Text(self.losses, overflow="fold")
+
+
 class RunLogger:
-    """Logs a run: one JSON line per log step, TensorBoard scalars, an optional progress bar.
+    """Logs a run: one JSON line per log step, TensorBoard scalars, and progress for people.
+
+    Progress is a rich bar on stderr when ``progress`` is set and stderr is a terminal, and one plain
+    line per log step (step, losses, s/step, ETA) on ``stream`` when there is no bar or ``stream`` is
+    not a terminal (output redirected to a file, a batch job): a log file is never empty while the
+    run goes on, and never holds a bar's control codes.
 
     Args:
         run_dir: The run directory (``metrics.jsonl``, ``tensorboard/`` and ``samples/`` go there).
         total_steps: Steps the run will make in all (for the bar and the ETA).
         start_step: Step the run starts (or resumes) at.
-        progress: Show a rich progress bar on stderr.
+        progress: Show a rich progress bar on stderr (when it is a terminal).
         tensorboard: Write TensorBoard event files.
+        stream: Where plain lines and messages go (standard output when None).
+        total_epochs: Epochs of the run, shown in the plain lines.
     """
 
     def __init__(
@@ -83,6 +142,8 @@ class RunLogger:
         start_step: int = 0,
         progress: bool = True,
         tensorboard: bool = True,
+        stream: TextIO | None = None,
+        total_epochs: int | None = None,
     ) -> None:
         self.run_dir = RunDir(Path(run_dir))
         self.run_dir.samples.mkdir(parents=True, exist_ok=True)
@@ -96,23 +157,27 @@ class RunLogger:
         self._start_step = start_step
         self._last_time = self._start_time
         self._last_step = start_step
-        self._progress: Progress | None = None
+        self._total_steps = total_steps
+        self._total_epochs = total_epochs
+        self._progress: _TrainProgress | None = None
         self._task: TaskID | None = None
-        if progress:
-            self._progress = Progress(
+        console = Console(stderr=True)
+        if progress and console.is_terminal:
+            self._progress = _TrainProgress(
                 TextColumn("[bold]epoch {task.fields[epoch]}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[speed]}"),
                 TimeRemainingColumn(),
-                TextColumn("{task.fields[losses]}"),
-                console=Console(stderr=True),
+                console=console,
                 transient=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(
-                "train", total=total_steps, completed=start_step, epoch="-", speed="", losses=""
+                "train", total=total_steps, completed=start_step, epoch="-", speed=""
             )
+        self._stream = stream
+        self._lines = self._progress is None or not _is_terminal(stream)
 
     def __enter__(self) -> RunLogger:
         return self
@@ -128,13 +193,15 @@ class RunLogger:
             return
         elapsed = time.perf_counter() - self._start_time
         speed = (step - self._start_step) / elapsed if elapsed > 0 else 0.0
-        text = " ".join(f"{name} {value:.3g}" for name, value in losses.items())
-        self._progress.update(self._task, completed=step, epoch=epoch, speed=f"{speed:.2f} it/s", losses=text)
+        self._progress.losses = _losses_text(losses)
+        self._progress.update(self._task, completed=step, epoch=epoch, speed=f"{speed:.2f} it/s")
 
     def log(
         self, step: int, epoch: int, losses: Mapping[str, float], lrs: Mapping[str, float]
     ) -> dict[str, Any]:
-        """Append one metrics line (losses averaged since the last line) and the TensorBoard scalars."""
+        """Append one metrics line (losses averaged since the last line) and the TensorBoard scalars;
+        without a bar on the terminal, also the plain line ``step 40/400 (epoch 2/20)  g/gan 0.693 ...
+        0.31 s/step  ETA 1m52s`` (``epoch`` is the number of completed epochs)."""
         now = time.perf_counter()
         steps = step - self._last_step
         record: dict[str, Any] = {
@@ -147,6 +214,8 @@ class RunLogger:
         }
         self._metrics.write(json.dumps(record) + "\n")
         self._metrics.flush()
+        if self._lines:
+            self._write(self._plain_line(step, epoch, losses, now))
         if self._writer is not None:
             for name, value in losses.items():
                 self._writer.add_scalar(f"loss/{name}", value, step)
@@ -154,6 +223,27 @@ class RunLogger:
                 self._writer.add_scalar(f"lr/{name}", lr, step)
         self._last_time, self._last_step = now, step
         return record
+
+    def _plain_line(self, step: int, epoch: int, losses: Mapping[str, float], now: float) -> str:
+        interval = step - self._last_step
+        per_step = (now - self._last_time) / interval if interval > 0 else math.nan
+        done = step - self._start_step
+        remaining = (self._total_steps - step) * (now - self._start_time) / done if done > 0 else math.nan
+        epochs = (
+            f" (epoch {min(epoch + 1, self._total_epochs)}/{self._total_epochs})"
+            if self._total_epochs
+            else ""
+        )
+        speed = f"{per_step:.3g} s/step" if math.isfinite(per_step) else "- s/step"
+        return (
+            f"step {step}/{self._total_steps}{epochs}  {_losses_text(losses)}  {speed}  "
+            f"ETA {format_duration(remaining)}"
+        )
+
+    def _write(self, line: str) -> None:
+        stream = self._stream if self._stream is not None else sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
 
     def log_eval(self, step: int, metrics: Mapping[str, float]) -> None:
         """TensorBoard scalars of an evaluation (``eval/fid`` ...); the record itself is in ``eval.jsonl``."""
@@ -166,9 +256,11 @@ class RunLogger:
         return save_sample_grid(self.run_dir.sample_grid(step), columns)
 
     def message(self, text: str) -> None:
-        """Show a line above the progress bar (nothing without one)."""
+        """Show a line: above the progress bar, and as a plain line where plain lines go."""
         if self._progress is not None:
-            self._progress.console.print(text)
+            self._progress.console.print(text, markup=False, highlight=False)
+        if self._lines:
+            self._write(text)
 
     def close(self) -> None:
         if self._progress is not None:
@@ -179,6 +271,16 @@ class RunLogger:
             self._writer = None
         if not self._metrics.closed:
             self._metrics.close()
+
+
+def _losses_text(losses: Mapping[str, float]) -> str:
+    return " ".join(f"{name} {value:.3g}" for name, value in losses.items())
+
+
+def _is_terminal(stream: TextIO | None) -> bool:
+    stream = stream if stream is not None else sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def mean_losses(history: Sequence[Mapping[str, float]]) -> dict[str, float]:

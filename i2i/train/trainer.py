@@ -38,7 +38,7 @@ from torch.utils.data import get_worker_info as _worker_info
 
 from i2i.card import ModelCard
 from i2i.config import Recipe, load_recipe, recipe_to_yaml
-from i2i.data import Geometry, build_dataset
+from i2i.data import Geometry, build_dataset, data_layout
 from i2i.files import write_text_atomic
 from i2i.methods import Batch, Method, create_method
 from i2i.run_dir import WEIGHTS_FILE, RunDir, RunDirError
@@ -69,7 +69,7 @@ from i2i.train.distributed import (
     unwrapped,
     wrap_networks,
 )
-from i2i.train.loader import EpochLoader
+from i2i.train.loader import DataWarnings, EpochLoader
 from i2i.train.logging import RunLogger, mean_losses, truncate_metrics
 from i2i.train.schedules import create_scheduler
 
@@ -266,7 +266,8 @@ class _Run:
         _seed_everything(t.seed)
         self.device = device if device is not None else resolve_device(t.device)
         self.autocast_dtype = _autocast_dtype(t.precision, self.device)
-        self.dataset = _build_dataset(recipe, train=True)
+        self.data_warnings = DataWarnings()  # each data warning once per run, from any process
+        self.dataset = self.data_warnings.run(lambda: _build_dataset(recipe, train=True))
         if len(self.dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(f"{recipe.data.root}: the training set is empty")
         shard = math.ceil(len(self.dataset) / self.context.world_size)  # type: ignore[arg-type]
@@ -293,6 +294,7 @@ class _Run:
             persistent_workers=self.fast.persistent_workers,
             worker_init_fn=_init_worker,
             seed=t.seed,
+            warnings=self.data_warnings,
         )
         self.schedulers = {
             name: create_scheduler(
@@ -328,7 +330,11 @@ class _Run:
         with (
             (
                 RunLogger(
-                    self.run_dir, total_steps=self.total_steps, start_step=self.step, progress=self.progress
+                    self.run_dir,
+                    total_steps=self.total_steps,
+                    start_step=self.step,
+                    progress=self.progress,
+                    total_epochs=self.total_epochs,
                 )
                 if self.is_main
                 else SilentRunLogger()
@@ -336,6 +342,8 @@ class _Run:
             _deferred_interrupt() as interrupted,
             cudnn_benchmark(self.fast.cudnn_benchmark),
         ):
+            for line in self._summary():
+                log.message(line)
             if self.resume_from is not None:
                 log.message(f"resuming from {self.resume_from} (step {self.step}, epoch {self.epoch + 1})")
             while not self._done():
@@ -388,6 +396,32 @@ class _Run:
             resumed_from=self.resume_from,
             seconds_per_step=step_seconds,
         )
+
+    def _summary(self) -> list[str]:
+        """What the run chose, said before the first step (a batch job's log starts with it)."""
+        t, d, fast = self.recipe.train, self.recipe.data, self.fast
+        autocast = "off" if self.autocast_dtype is None else str(self.autocast_dtype).replace("torch.", "")
+        switches = ", ".join(
+            f"{name} {'on' if getattr(fast, name) else 'off'}"
+            for name in ("channels_last", "compile", "cudnn_benchmark", "pin_memory", "persistent_workers")
+        )
+        processes = f", {self.context.world_size} processes" if self.context.enabled else ""
+        count = len(self.dataset)  # type: ignore[arg-type]
+        where = (
+            f"root {d.root}, split train"
+            if data_layout(d.layout).needs_root
+            else f"generated ({d.synthetic_size} px)"
+        )
+        limit = f", max_images {d.max_images}" if d.max_images is not None else ""
+        cap = f", capped by train.max_steps {t.max_steps}" if t.max_steps is not None else ""
+        return [
+            f"run {self.run_dir}: {self.recipe.name} ({self.recipe.method})",
+            f"device {self.device}{processes}, precision {t.precision} (autocast {autocast})",
+            f"fast paths: adam {fast.adam}, {switches}, {self.loader.loader.num_workers} data workers",
+            f"data: {d.layout} layout, {where}: {count} items{limit}, test split {d.test_split!r}",
+            f"steps: {self.total_steps} ({self.steps_per_epoch} per epoch at batch {t.batch_size} x "
+            f"{self.total_epochs} epochs = {t.epochs} + {t.epochs_decay} decay{cap})",
+        ]
 
     def _done(self) -> bool:
         if self.recipe.train.max_steps is not None and self.step >= self.recipe.train.max_steps:
@@ -450,10 +484,10 @@ class _Run:
 
     def _fixed_sample_batch(self) -> Batch:
         """``num_samples`` images spread over the training set, without augmentation, chosen once."""
-        dataset = _build_dataset(self.recipe, train=False)
+        dataset = self.data_warnings.run(lambda: _build_dataset(self.recipe, train=False))
         count = min(self.recipe.train.num_samples, len(dataset))  # type: ignore[arg-type]
         indices = np.linspace(0, len(dataset) - 1, count).round().astype(int).tolist()  # type: ignore[arg-type]
-        collated = default_collate([dataset[i] for i in indices])
+        collated = default_collate(self.data_warnings.run(lambda: [dataset[i] for i in indices]))
         return self.method.batch_from_items(collated, self.device)
 
     def _sample(self) -> dict[str, torch.Tensor]:

@@ -209,3 +209,11 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     assert message == f"{path}: file too large for a recipe ({len(text):,} bytes; the limit is 1,048,576)"
     path.write_text(text[:MAX_RECIPE_BYTES], encoding="utf-8")  # at the limit: read as usual
     assert load_recipe(path).method == "pix2pix"
+
+
+def test_path_values_expand_the_home_folder() -> None:
+    """``--set data.root=~/x`` reaches no shell, so the recipe expands ``~`` itself."""
+    recipe = load_recipe("demo_pix2pix", ["data.root=~/x", "train.inception_weights=~/w.pth"])
+    assert recipe.data.root == str(Path.home() / "x")
+    assert recipe.train.inception_weights == str(Path.home() / "w.pth")
+    assert load_recipe("demo_pix2pix", ["data.root=data/~x"]).data.root == "data/~x"

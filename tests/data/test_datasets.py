@@ -92,6 +92,35 @@ def test_paired_folders_match_by_name_with_and_without_split(tmp_path: Path) -> 
     assert _pixel(swapped["a"]) == [9, 9, 9]
 
 
+def test_paired_reference_layout_keeps_train_and_test_apart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reference's ``A/train, A/test, B/train, B/test``: each split reads its own files only."""
+    for split, count in (("train", 3), ("test", 2)):
+        for i in range(count):
+            write_image(tmp_path / "A" / split / f"{split}{i}.png", _solid(RED))
+            write_image(tmp_path / "B" / split / f"{split}{i}.png", _solid(BLUE))
+    with caplog.at_level(logging.WARNING, logger="i2i.data"):
+        train = PairedFolderDataset(tmp_path, "train", EVAL)
+        test = PairedFolderDataset(tmp_path, "test", EVAL)
+    assert [Path(a).name for a, _ in train.pairs] == ["train0.png", "train1.png", "train2.png"]
+    assert [Path(a).name for a, _ in test.pairs] == ["test0.png", "test1.png"]
+    assert train.has_splits and test.has_splits and not caplog.records
+    with pytest.raises(FileNotFoundError, match=r"no split 'val' .*it has test, train"):
+        PairedFolderDataset(tmp_path, "val", EVAL)
+
+
+def test_paired_folders_without_splits_say_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_image(tmp_path / "A" / "x.png", _solid(RED))
+    write_image(tmp_path / "B" / "x.png", _solid(BLUE))
+    with caplog.at_level(logging.WARNING, logger="i2i.data"):
+        dataset = PairedFolderDataset(tmp_path, "test", EVAL)
+    assert len(dataset) == 1 and not dataset.has_splits
+    (record,) = caplog.records
+    assert "no split folders (test/A or A/test)" in record.getMessage()
+    assert "training and testing read the same images" in record.getMessage()
+
+
 def _unaligned(root: Path, count_a: int = 3, count_b: int = 5) -> None:
     for i in range(count_a):
         write_image(root / "trainA" / f"{i}.png", _solid((i, 0, 0)))

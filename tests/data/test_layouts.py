@@ -199,3 +199,22 @@ def test_synthetic_count_is_capped_by_max_images() -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(layouts_module)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("layout", "name", "hint"),
+    [
+        ("aligned", "facades", "download it with: i2i data download facades --root {parent}"),
+        ("unaligned", "horse2zebra", "download it with: i2i data download horse2zebra --root {parent}"),
+        ("unaligned", "facades", "i2i data download facades --root {parent} --method cyclegan"),
+        ("aligned", "my_pairs", "point data.root at the dataset folder (--set data.root=DIR)"),
+    ],
+)
+def test_a_missing_dataset_folder_says_how_to_get_it(
+    layout: str, name: str, hint: str, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        build_dataset(layout, tmp_path / name, "train")
+    message = str(caught.value)
+    assert hint.format(parent=tmp_path) in message and "\n" not in message
+    assert str(tmp_path / name) in message  # the folder it looked for

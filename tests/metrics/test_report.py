@@ -17,7 +17,7 @@ from i2i.card import ModelCard
 from i2i.cli import app
 from i2i.data import read_image
 from i2i.files import write_text_atomic
-from i2i.metrics.report import line_plot, read_jsonl, write_report
+from i2i.metrics.report import line_plot, read_jsonl, series_colors, write_report
 from i2i.nn import create_generator
 from i2i.weights import save_weights
 
@@ -141,3 +141,22 @@ def test_report_renders_in_headless_chromium_with_every_image_loaded(run_dir: Pa
     assert match is not None, dom[:500]
     widths = [int(w) for w in match.group(1).split(",")]
     assert widths == [640, 640, 640, 640, 104, 104]  # four plots, two 3-image gallery rows
+
+
+def test_results_come_first_and_the_recipe_is_folded_at_the_end(run_dir: Path) -> None:
+    page = write_report(run_dir, num_samples=1).read_text()
+    order = [page.index(mark) for mark in ("<h2>Results", "<h2>Curves", "<h2>Test translations", "<details>")]
+    assert order == sorted(order)
+    assert page.index("method: pix2pix") > page.index("<details><summary>Recipe (")
+    assert "newest evaluation, step 20: fid 40, kid 0.01, psnr 14" in page
+
+
+def test_every_series_of_a_chart_has_its_own_colour() -> None:
+    """A CycleGAN logs eight losses; the six-colour palette drew the 1st and 7th alike."""
+    for count in (8, 12, 20):
+        colours = series_colors(count)
+        assert len(set(colours)) == count
+        names = [f"loss{i}" for i in range(count)]
+        image = line_plot({n: ([0, 1], [float(i), float(i) + 1]) for i, n in enumerate(names)}, title="t")
+        drawn = {tuple(c) for c in image.reshape(-1, 3)}
+        assert all(c in drawn for c in colours)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import logging
 import os
 
+import pytest
 import torch
 from torch.utils.data import Dataset
 
 from i2i.data import Geometry, SyntheticPairedDataset
-from i2i.train.loader import EpochBatchSampler, EpochLoader
+from i2i.train.loader import DataWarnings, EpochBatchSampler, EpochLoader
 
 
 class _EpochProbe(Dataset[dict[str, int]]):
@@ -65,3 +67,31 @@ def test_in_process_loading_follows_the_epoch_too() -> None:
     state = torch.get_rng_state()
     list(loader.epoch(6, [[0], [1]]))
     assert torch.equal(state, torch.get_rng_state())  # iterating leaves the global RNG alone
+
+
+class _Warns(Dataset[dict[str, torch.Tensor]]):
+    """Index 1 is 'unreadable': every read of it warns on the i2i.data logger, in any process."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if index == 1:
+            logging.getLogger("i2i.data").warning("skipping unreadable image: %s", "1.png")
+        return {"index": torch.tensor(index)}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_data_warnings_are_shown_once_per_run(workers: int, caplog: pytest.LogCaptureFixture) -> None:
+    warnings = DataWarnings()
+    loader = EpochLoader(_Warns(), num_workers=workers, warnings=warnings)
+    with caplog.at_level(logging.WARNING, logger="i2i.data"):
+        for epoch in range(2):  # fresh workers each epoch, each with its own copy of the dataset
+            assert [b["index"].tolist() for b in loader.epoch(epoch, [[0, 1], [2, 3], [1]])] == [
+                [0, 1],
+                [2, 3],
+                [1],
+            ]
+        warnings.run(lambda: _Warns()[1])  # e.g. the trainer's sample batch, read in this process
+    shown = [r.getMessage() for r in caplog.records if r.name == "i2i.data"]
+    assert shown == ["skipping unreadable image: 1.png"]
