@@ -162,6 +162,25 @@ def test_the_weights_record_antialias_so_the_generator_rebuilds_the_same() -> No
         assert torch.equal(rebuilt(x), method.generator.eval()(x))
 
 
+def test_only_g_is_exported_and_onnx_reproduces_the_antialiased_generator(tmp_path: Path) -> None:
+    from i2i.export.onnx import export_onnx
+    from i2i.train.checkpoint import method_tensors
+    from i2i.weights import save_weights
+
+    recipe = load_recipe("horse2zebra_cut", ["model.generator.base_channels=2", "data.crop_size=32"])
+    method = create_method(recipe)
+    weights = tmp_path / "weights.safetensors"
+    save_weights(weights, method_tensors(method), method.model_cards(crop_size=32))  # as a checkpoint holds them
+    generator, card = load_generator(weights)
+    assert card.kwargs["antialias"] is True
+    x = _images(1, 32)
+    with torch.no_grad():
+        assert torch.equal(generator(x), method.generator.eval()(x))
+    # verify=True compares ONNX Runtime with PyTorch at two sizes and raises beyond 1e-4
+    exported = export_onnx(generator, card, tmp_path / "g.onnx")
+    assert exported.method == "cut" and exported.kwargs["antialias"] is True
+
+
 def _domain_statistic(images: torch.Tensor) -> torch.Tensor:
     """Per image, the fraction of its clearly coloured pixels (max - min channel > 0.3 in [0, 1]) that
     are cool (blue above red): 0 on every built-in domain A image (warm circles), 1 on every domain B
