@@ -93,6 +93,7 @@ class BlurDownsample(nn.Module):
         taps = torch.tensor([1.0, 2.0, 1.0])
         kernel = torch.outer(taps, taps) / 16  # sums to 1
         self.channels = channels
+        self.kernel: Tensor
         self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:

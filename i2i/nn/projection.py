@@ -56,7 +56,12 @@ class PatchProjection(nn.Module):
     """
 
     def __init__(
-        self, channels: Sequence[int], *, out_channels: int = 256, init: str = "normal", init_gain: float = 0.02
+        self,
+        channels: Sequence[int],
+        *,
+        out_channels: int = 256,
+        init: str = "normal",
+        init_gain: float = 0.02,
     ) -> None:
         super().__init__()
         self.heads = nn.ModuleList(
@@ -75,9 +80,13 @@ class PatchProjection(nn.Module):
             raise ValueError(f"PatchProjection has {len(self.heads)} heads, got {len(features)} feature maps")
         patches, used = [], []
         for k, (feature, head) in enumerate(zip(features, self.heads, strict=True)):
-            b, c, h, w = feature.shape
+            h, w = feature.shape[-2:]
             flat = feature.flatten(2).transpose(1, 2)  # (B, H*W, C)
-            ids = sample_locations(h, w, num_patches, device=feature.device) if locations is None else locations[k]
+            ids = (
+                sample_locations(h, w, num_patches, device=feature.device)
+                if locations is None
+                else locations[k]
+            )
             picked = flat[:, ids, :]  # (B, P, C)
             patches.append(F.normalize(head(picked), dim=-1))  # (B, P, D), unit length
             used.append(ids)

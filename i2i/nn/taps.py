@@ -32,7 +32,8 @@ class FeatureTaps(Protocol):
         - output: one :math:`(B, C_k, H_k, W_k)` tensor per named layer.
     """
 
-    tap_names: tuple[str, ...]
+    @property
+    def tap_names(self) -> tuple[str, ...]: ...
 
     def tap_channels(self, layers: Sequence[str]) -> list[int]: ...
 
@@ -49,7 +50,9 @@ def generators_with_taps() -> list[str]:
     return annotations, without building anything)."""
     from typing import get_type_hints
 
-    return [name for name in GENERATORS.names() if has_taps(get_type_hints(GENERATORS.get(name)).get("return"))]
+    return [
+        name for name in GENERATORS.names() if has_taps(get_type_hints(GENERATORS.get(name)).get("return"))
+    ]
 
 
 def feature_taps(network: nn.Module, *, method: str, name: str) -> FeatureTaps:

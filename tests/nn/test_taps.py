@@ -36,7 +36,9 @@ def test_resnet_taps_are_the_features_its_forward_computes(antialias: bool) -> N
 
 def test_tap_errors_name_the_generator_and_method() -> None:
     unet = create_generator("unet_128", base_channels=2)
-    with pytest.raises(ValueError, match=r"^cut: generator 'unet_128' has no feature taps \(generators with taps: "):
+    with pytest.raises(
+        ValueError, match=r"^cut: generator 'unet_128' has no feature taps \(generators with taps: "
+    ):
         feature_taps(unet, method="cut", name="unet_128")
     assert generators_with_taps() == ["resnet_6blocks", "resnet_9blocks"]
     resnet = create_generator("resnet_6blocks", base_channels=2)

@@ -113,7 +113,7 @@ class ResnetGenerator(nn.Module):
     def _stages(self) -> list[tuple[str, nn.Module]]:
         """The encoder's modules in forward order, each with the tap name of its output ("" for none)."""
         convs = iter(("down1", "down2"))
-        stages = [("stem", self.stem)]
+        stages: list[tuple[str, nn.Module]] = [("stem", self.stem)]
         stages += [(next(convs) if isinstance(m, nn.Conv2d) else "", m) for m in self.down]
         return stages + [(f"block{k + 1}", m) for k, m in enumerate(self.blocks)]
 
@@ -155,7 +155,11 @@ def _downsampling(channels: int, norm: NormFactory, bias: bool, antialias: bool)
     ``antialias`` a stride-1 convolution, norm, ReLU, then a stride-2 blur."""
     out = channels * 2
     if not antialias:
-        return [nn.Conv2d(channels, out, kernel_size=3, stride=2, padding=1, bias=bias), norm(out), nn.ReLU(True)]
+        return [
+            nn.Conv2d(channels, out, kernel_size=3, stride=2, padding=1, bias=bias),
+            norm(out),
+            nn.ReLU(True),
+        ]
     return [
         nn.Conv2d(channels, out, kernel_size=3, stride=1, padding=1, bias=bias),
         norm(out),
