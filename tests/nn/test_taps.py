@@ -34,6 +34,14 @@ def test_resnet_taps_are_the_features_its_forward_computes(antialias: bool) -> N
     assert torch.equal(g.forward_taps(x, ["block2", "stem"])[1], found["stem"])
 
 
+def test_a_norm_free_generator_taps_the_convolution_not_its_relu() -> None:
+    torch.manual_seed(0)
+    g = create_generator("resnet_6blocks", base_channels=4, norm="none")
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    down1, _ = g.forward_taps(x, ["down1", "down2"])  # the ReLU after down1 runs
+    assert torch.equal(down1, g.down[0](g.stem(x))) and down1.min() < 0  # before the in-place ReLU
+
+
 def test_tap_errors_name_the_generator_and_method() -> None:
     unet = create_generator("unet_128", base_channels=2)
     with pytest.raises(

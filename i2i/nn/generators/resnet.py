@@ -97,6 +97,7 @@ class ResnetGenerator(nn.Module):
         self.up = nn.Sequential(
             *(layer for mult in (4, 2) for layer in _upsampling(c * mult, norm_layer, bias, antialias))
         )
+        self._norm_free = isinstance(norm_layer(1), nn.Identity)  # see forward_taps
         self._channels = {"input": in_channels, "stem": c, "down1": 2 * c, "down2": 4 * c} | {
             f"block{k + 1}": 4 * c for k in range(num_blocks)
         }
@@ -147,6 +148,8 @@ class ResnetGenerator(nn.Module):
             x = module(x)
             if name:
                 found[name] = x
+                if name.startswith("down") and self._norm_free:
+                    x = x.clone()  # without a norm the in-place ReLU comes next and would change the tap
         return [found[layer] for layer in layers]
 
 
