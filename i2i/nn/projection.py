@@ -51,7 +51,7 @@ class PatchProjection(nn.Module):
         >>> [tuple(p.shape) for p in patches], [tuple(i.shape) for i in ids]
         ([(2, 10, 4), (2, 10, 4)], [(10,), (10,)])
         >>> same, _ = heads([torch.randn(2, 3, 8, 8), torch.randn(2, 8, 4, 4)], locations=ids)
-        >>> round(float(same[0].norm(dim=-1).mean()), 4)
+        >>> round(same[0].detach().norm(dim=-1).mean().item(), 4)
         1.0
     """
 

@@ -97,7 +97,7 @@ class ResnetGenerator(nn.Module):
         self.up = nn.Sequential(
             *(layer for mult in (4, 2) for layer in _upsampling(c * mult, norm_layer, bias, antialias))
         )
-        self._norm_free = isinstance(norm_layer(1), nn.Identity)  # see forward_taps
+        self._norm_free = isinstance(self.down[1], nn.Identity)  # the module after down1; see forward_taps
         self._channels = {"input": in_channels, "stem": c, "down1": 2 * c, "down2": 4 * c} | {
             f"block{k + 1}": 4 * c for k in range(num_blocks)
         }
