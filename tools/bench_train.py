@@ -1,7 +1,10 @@
-"""Benchmark the training fast paths of pix2pix and CycleGAN against plain fp32 eager training, in one run.
+"""Benchmark the training fast paths of pix2pix, CycleGAN, CUT and FastCUT against plain fp32 eager
+training, and the methods against CycleGAN, in one run.
 
 For each method (pix2pix: unet_256 + 70x70 PatchGAN with batch norm; CycleGAN: resnet_9blocks + PatchGAN
-with instance norm, both at 256 x 256 by default) every variant runs the real training step
+with instance norm; CUT and FastCUT: one anti-aliased resnet_9blocks + PatchGAN + PatchNCE heads, the
+``horse2zebra_cut`` / ``horse2zebra_fastcut`` recipes; all at 256 x 256 by default) every variant runs
+the real training step
 (``Method.training_step`` under the trainer's autocast and grad scaler, with the trainer's fast-path
 helpers) on one fixed in-memory batch, so data loading is not measured. Each variant runs in a fresh
 process (peak memory is per variant): ``--warmup`` steps (compilation, cuDNN autotuning), then ``--steps``
@@ -14,11 +17,17 @@ Variants: ``fp32 eager`` (for-loop Adam: torch's CPU default), each fast path al
 augmentation (crop 286 -> 256 px scale, flip, colour jitter) to the step. ``torch.compile`` takes minutes
 on a CPU and is left out there unless ``--compile``; fp16 and cuDNN autotuning are CUDA-only.
 
+When CycleGAN is among ``--methods``, a last table compares every method's fp32 eager step with
+CycleGAN's at the same size: s/iter and peak memory, and their ratios (the CUT paper reports, on a GPU,
+0.24 vs 0.40 s/iter and 3.3 vs 4.8 GB for CUT, 0.15 s/iter and 2.3 GB for FastCUT). On the CPU the
+memory column there is the peak RSS growth during the run (training tensors), beside the total.
+
 Example::
 
     python tools/bench_train.py                                   # 256 px, batch 1, on CUDA if present
     python tools/bench_train.py --device cpu --size 128 --base-channels 32 --steps 3 --warmup 1
     python tools/bench_train.py --device cuda --batch-size 8 --steps 50
+    python tools/bench_train.py --methods cyclegan cut fastcut --variants "fp32 eager"  # CUT vs CycleGAN
 """
 
 from __future__ import annotations
@@ -48,6 +57,12 @@ VARIANTS: tuple[str, ...] = (
     "auto",
 )
 CUDA_ONLY = ("fp16", "cudnn benchmark")
+METHODS: dict[str, str] = {  # method -> the bundled recipe it is measured with
+    "pix2pix": "facades",
+    "cyclegan": "horse2zebra",
+    "cut": "horse2zebra_cut",
+    "fastcut": "horse2zebra_fastcut",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +83,7 @@ class Result:
     seconds_per_step: float
     peak_mb: float
     losses_finite: bool
+    growth_mb: float = 0.0  # CPU: peak RSS growth from before the method was built
 
 
 def _recipe(s: Settings) -> Any:
@@ -85,7 +101,7 @@ def _recipe(s: Settings) -> Any:
     ]
     if s.method == "pix2pix":
         overrides.append(f"model.generator.name={unet}")
-    return load_recipe("facades" if s.method == "pix2pix" else "horse2zebra", overrides)
+    return load_recipe(METHODS[s.method], overrides)
 
 
 def _fast_paths(s: Settings, recipe: Any, device: torch.device) -> tuple[Any, str]:
@@ -120,6 +136,8 @@ def run_variant(s: Settings) -> Result:
     torch.manual_seed(0)
     device = torch.device(s.device)
     recipe = _recipe(s)
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
     fast, precision = _fast_paths(s, recipe, device)
     method = create_method(recipe).to(device).train()
     apply_fast_paths(method, fast)
@@ -158,11 +176,11 @@ def run_variant(s: Settings) -> Result:
             torch.cuda.synchronize()
         seconds = (time.perf_counter() - start) / s.steps
     if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated() / 2**20
+        peak = growth = torch.cuda.max_memory_allocated() / 2**20
     else:
-        scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-    return Result(seconds_per_step=seconds, peak_mb=peak, losses_finite=finite)
+        growth = peak - start_rss
+    return Result(seconds_per_step=seconds, peak_mb=peak, losses_finite=finite, growth_mb=growth)
 
 
 def main() -> None:
@@ -171,7 +189,7 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument(
-        "--methods", nargs="+", default=["pix2pix", "cyclegan"], choices=["pix2pix", "cyclegan"]
+        "--methods", nargs="+", default=["pix2pix", "cyclegan", "cut", "fastcut"], choices=list(METHODS)
     )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--size", type=int, default=256, help="crop size (multiple of 128; 256 is standard)")
@@ -201,6 +219,7 @@ def main() -> None:
     )
     memory = "peak alloc MB" if device.type == "cuda" else "peak RSS MB"
     context = multiprocessing.get_context("spawn")
+    eager: dict[str, Result] = {}  # method -> its fp32 eager result, for the comparison with CycleGAN
     for method in args.methods:
         print(f"\n{method}")
         print(f"  {'variant':<16} {'it/s':>8} {'img/s':>8} {'vs fp32':>8} {memory:>14}")
@@ -218,6 +237,8 @@ def main() -> None:
                         f"  {variant:<16} failed: {type(error).__name__}: {str(error).splitlines()[0][:80]}"
                     )
                     continue
+            if variant == "fp32 eager":
+                eager[method] = result
             its = 1 / result.seconds_per_step
             images = its * args.batch_size
             baseline = baseline or images
@@ -225,6 +246,23 @@ def main() -> None:
             print(
                 f"  {variant:<16} {its:>8.3f} {images:>8.3f} {images / baseline:>7.2f}x {result.peak_mb:>14.0f}{flag}"
             )
+    if "cyclegan" in eager and len(eager) > 1:
+        _compare_with_cyclegan(eager, cuda=device.type == "cuda")
+
+
+def _compare_with_cyclegan(eager: dict[str, Result], *, cuda: bool) -> None:
+    """Print each method's fp32 eager s/iter and memory beside CycleGAN's, with the ratios."""
+    base = eager["cyclegan"]
+    memory = "peak alloc MB" if cuda else "RSS growth MB"
+    print("\nagainst CycleGAN (fp32 eager, same size and batch)")
+    print(f"  {'method':<10} {'s/iter':>8} {'speed-up':>9} {memory:>14} {'memory':>7} {'peak RSS MB':>12}")
+    for method, result in eager.items():
+        speed = base.seconds_per_step / result.seconds_per_step
+        share = result.growth_mb / base.growth_mb if base.growth_mb > 0 else math.nan
+        print(
+            f"  {method:<10} {result.seconds_per_step:>8.3f} {speed:>8.2f}x {result.growth_mb:>14.0f} "
+            f"{share:>6.2f}x {result.peak_mb:>12.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -128,6 +128,8 @@ class GeneratorConfig(_Strict):
     norm: Norm  # default per method: batch (pix2pix), instance (cyclegan)
     dropout: float = Field(ge=0.0, lt=1.0)  # default per method: 0.5 (pix2pix), 0.0 (cyclegan)
     padding: Padding | None = None  # ResNet generators only; None = the network's default (reflect)
+    # ResNet generators only: blurred stride-2 resampling (CUT's generator); None = the network's default (off)
+    antialias: bool | None = None
     init: Init = "normal"
     init_gain: float = Field(default=0.02, gt=0.0)
 

@@ -1,4 +1,5 @@
-"""Losses for image-to-image GANs: adversarial objectives by name, gradient penalty, reconstruction.
+"""Losses for image-to-image GANs: adversarial objectives by name, gradient penalty, reconstruction,
+the patchwise contrastive loss (CUT).
 
 Every loss is a function plus a thin ``nn.Module`` twin; predictions may be one Tensor or a list of
 Tensors (one per discriminator scale), averaged over scales.
@@ -17,6 +18,7 @@ from i2i.losses.adversarial import (
     generator_loss,
     gradient_penalty,
 )
+from i2i.losses.contrastive import PatchNCELoss, patch_nce_loss
 from i2i.losses.reconstruction import (
     CycleLoss,
     FeatureMatchingLoss,
@@ -37,6 +39,7 @@ __all__ = [
     "GradientPenalty",
     "IdentityLoss",
     "L1Loss",
+    "PatchNCELoss",
     "cycle_loss",
     "discriminator_loss",
     "feature_matching_loss",
@@ -46,4 +49,5 @@ __all__ = [
     "gradient_penalty",
     "identity_loss",
     "l1_loss",
+    "patch_nce_loss",
 ]

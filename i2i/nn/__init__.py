@@ -1,4 +1,5 @@
-"""Networks in pure PyTorch: generators, discriminators, norms, init; nothing else from i2i but the registry.
+"""Networks in pure PyTorch: generators, discriminators, norms, init, feature taps, patch projection heads;
+nothing else from i2i but the registry.
 
 ``create_generator(name, **kwargs)`` and ``create_discriminator(name, **kwargs)`` build the networks
 registered in :data:`GENERATORS` and :data:`DISCRIMINATORS`.
@@ -17,7 +18,9 @@ from i2i.nn.discriminators import (
 from i2i.nn.generators import DCGANGenerator, ResnetGenerator, StarGANGenerator, UnetGenerator
 from i2i.nn.init import init_weights
 from i2i.nn.norms import NORMS, get_norm
+from i2i.nn.projection import PatchProjection
 from i2i.nn.registries import DISCRIMINATORS, GENERATORS, create_discriminator, create_generator
+from i2i.nn.taps import FeatureTaps, feature_taps
 
 __all__ = [
     "DISCRIMINATORS",
@@ -25,8 +28,10 @@ __all__ = [
     "NORMS",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "FeatureTaps",
     "MultiscaleDiscriminator",
     "PatchGANDiscriminator",
+    "PatchProjection",
     "PixelDiscriminator",
     "ResnetGenerator",
     "StarGANDiscriminator",
@@ -35,6 +40,7 @@ __all__ = [
     "create_discriminator",
     "create_generator",
     "discriminators",
+    "feature_taps",
     "generators",
     "get_norm",
     "init_weights",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.utils.parametrizations import spectral_norm
@@ -64,6 +65,57 @@ class ResnetBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.conv_block(x)
+
+
+class BlurDownsample(nn.Module):
+    """Anti-aliased 2x downsampling: a [1, 2, 1] x [1, 2, 1] / 16 binomial blur with stride 2 on every
+    channel, after reflection padding (Zhang, "Making Convolutional Networks Shift-Invariant Again",
+    ICML 2019; used by CUT's generator). No parameters; the filter is a non-persistent buffer, so
+    checkpoints hold only the network's learned weights.
+
+    Args:
+        channels: Input and output channels (the blur is depthwise).
+
+    Shape:
+        - Input: :math:`(B, C, H, W)`, ``H`` and ``W`` even.
+        - Output: :math:`(B, C, H / 2, W / 2)`; a constant image stays the same constant.
+
+    Example:
+        >>> BlurDownsample(2)(torch.ones(1, 2, 8, 6))[0, 0]
+        tensor([[1., 1., 1.],
+                [1., 1., 1.],
+                [1., 1., 1.],
+                [1., 1., 1.]])
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        kernel = torch.outer(taps, taps) / 16  # sums to 1
+        self.channels = channels
+        self.kernel: Tensor
+        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+        return F.conv2d(x, self.kernel.to(x.dtype), stride=2, groups=self.channels)
+
+
+class BlurUpsample(nn.Module):
+    """Anti-aliased 2x upsampling: bilinear interpolation (half-pixel centres), which is zero insertion
+    followed by the [1, 3, 3, 1] binomial blur with replicated borders. No parameters.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)`.
+        - Output: :math:`(B, C, 2H, 2W)`.
+
+    Example:
+        >>> BlurUpsample()(torch.tensor([[[[0.0, 4.0]]]]))[0, 0, 0]
+        tensor([0., 1., 3., 4.])
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 class UnetSkipBlock(nn.Module):

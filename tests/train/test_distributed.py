@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from i2i.methods import Batch, CycleGAN, Method, Pix2Pix
+from i2i.methods import CUT, Batch, CycleGAN, Method, Pix2Pix
 from i2i.train.distributed import (
     DistributedContext,
     MethodDDP,
@@ -37,12 +37,22 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "pix2pix": {"gan_mode": "vanilla"},
     "cyclegan": {"gan_mode": "lsgan"},
     "pix2pix_wgangp": {"gan_mode": "wgangp"},  # gradient penalty: a double backward through DDP
+    # the encoder runs outside DDP's forward (feature taps) beside G's own forward, the heads are a
+    # network of their own; every process draws the same patch locations (same seed, same calls)
+    "cut": {"gan_mode": "lsgan"},
 }
 
 
 def _method(name: str) -> Method:
     torch.manual_seed(0)
     gan_mode = CONFIGS[name]["gan_mode"]
+    if name == "cut":
+        return CUT(
+            generator="resnet_6blocks",
+            generator_kwargs={**SMALL, "dropout": 0.0},
+            discriminator_kwargs={**SMALL, "num_layers": 2},
+            num_patches=8,
+        )
     if name.startswith("pix2pix"):
         return Pix2Pix(
             generator="resnet_6blocks",

@@ -32,6 +32,9 @@ def _weights(checkpoint: Path | None) -> dict[str, torch.Tensor]:
     [
         ("demo_pix2pix", ["model.generator.dropout=0.5"]),  # dropout draws from the global torch RNG
         ("demo_cyclegan", ["model.pool_size=3"]),  # a pool that fills and then swaps
+        # sampled patch locations and FastCUT's flips draw from the global torch RNG; the heads and
+        # their Adam state are a network and an optimizer group like any other
+        ("demo_cut", ["model.flip_equivariance=true", "model.num_patches=16"]),
     ],
 )
 def test_resume_equals_an_uninterrupted_run(
