@@ -139,7 +139,7 @@ def recipes() -> None:
 
 
 @app.command()
-@exits_on(*TRAINING_ERRORS)
+@exits_on(ExitOn("i2i.finetune:InitError", 2), *TRAINING_ERRORS)
 def train(
     recipe: Annotated[
         str, typer.Argument(help="Recipe YAML file or bundled recipe name (see `i2i recipes`).")
@@ -169,6 +169,13 @@ def train(
             "for several machines use torchrun -m i2i train.",
         ),
     ] = 1,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fine-tune: start from these weights (run dir, checkpoint, .safetensors or reference "
+            ".pth); the recipe's model.init_from."
+        ),
+    ] = None,
 ) -> None:
     """Train the method that RECIPE describes; run it again to resume, Ctrl-C saves a checkpoint."""
     import os
@@ -176,7 +183,7 @@ def train(
     from i2i.config import load_recipe
     from i2i.launch import run_training
 
-    loaded = load_recipe(recipe, overrides or [])
+    loaded = load_recipe(recipe, [*(overrides or []), *_init_from_override(init_from)])
     run_dir = out if out is not None else Path("runs") / loaded.name
     try:
         result = run_training(loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress)
@@ -191,6 +198,16 @@ def train(
     )
     typer.echo(f"checkpoint:  {result.checkpoint}")
     typer.echo(f"samples:     {result.sample_grid}")
+
+
+def _init_from_override(init_from: Path | None) -> list[str]:
+    """``--init-from PATH`` as the ``--set`` item it stands for, the path made absolute (the run's recipe
+    records it) and quoted as a YAML string."""
+    import json
+
+    if init_from is None:
+        return []
+    return [f"model.init_from={json.dumps(str(init_from.expanduser().absolute()))}"]
 
 
 @app.command()

@@ -43,7 +43,10 @@ def test_catalogue_names_urls_and_architectures() -> None:
     assert (horse.arch, horse.norm, horse.direction) == ("resnet_9blocks", "instance", "a2b")
     assert find_pretrained("zebra2horse").direction == "b2a"
     assert find_pretrained("style_monet").dataset == "monet2photo"
-    assert pretrained_url(horse) == "https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/horse2zebra.pth"
+    assert (
+        pretrained_url(horse)
+        == "https://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/horse2zebra.pth"
+    )
     shared = find_pretrained("sat2map")  # in both collections: pix2pix's unless asked
     assert (shared.method, shared.arch, shared.norm) == ("pix2pix", "unet_256", "batch")
     assert pretrained_url(shared, "http://m/") == "http://m/pix2pix/models-pytorch/sat2map.pth"
