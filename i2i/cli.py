@@ -367,7 +367,6 @@ def translate(
     """Translate every image under INPUT_DIR with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
     from i2i.infer.pipeline import OutputFormat, translate_folder
-
     from i2i.pretrained import resolve_model
 
     translator = Translator(
