@@ -361,11 +361,13 @@ def _data_layouts() -> dict[str, Any]:
 
 def _layouts(wanted: str | tuple[str, ...]) -> tuple[str, ...]:
     """The layout names a method's ``recipe_layouts`` stands for, read from the layouts' flags:
-    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image)."""
+    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image);
+    layouts with channels of their own (colorization) only where a method names them."""
+    general = {name: entry for name, entry in _data_layouts().items() if entry.channels is None}
     if wanted == "paired":
-        return tuple(name for name, entry in _data_layouts().items() if entry.paired)
+        return tuple(name for name, entry in general.items() if entry.paired)
     if wanted == "image":
-        return tuple(name for name, entry in _data_layouts().items() if entry.targets)
+        return tuple(name for name, entry in general.items() if entry.targets)
     return tuple(wanted)
 
 

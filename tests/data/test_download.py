@@ -7,10 +7,10 @@ import io
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import LoopbackServer as Server
 from typer.testing import CliRunner
 
 from i2i.cli import app
@@ -30,6 +30,8 @@ from i2i.data.download import (
 )
 from i2i.data.geometry import Geometry
 from i2i.data.io import write_image
+
+Server = Any  # the `server` fixture of tests/conftest.py (conftest modules are not importable by name)
 
 
 def _png(colour: tuple[int, int, int], tmp: Path) -> bytes:
