@@ -312,14 +312,17 @@ def pretrained_download(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Download model NAME and convert it into i2i weights (resumes partial downloads)."""
-    from i2i.pretrained import download_pretrained
+    from i2i.pretrained import Collection, download_pretrained
 
     if method not in (None, "pix2pix", "cyclegan"):
         raise typer.BadParameter("must be pix2pix or cyclegan", param_hint="--method")
+    collection: Collection | None = (
+        None if method is None else "pix2pix" if method == "pix2pix" else "cyclegan"
+    )
     result = download_pretrained(
         name,
         out,
-        method=None if method is None else "pix2pix" if method == "pix2pix" else "cyclegan",
+        method=collection,
         base_url=mirror,
         force=force,
         progress=progress,

@@ -41,6 +41,7 @@ from i2i.weights import WeightsError, read_model_cards, save_weights
 __all__ = [
     "MIRROR_ENV",
     "PRETRAINED",
+    "Collection",
     "PretrainedModel",
     "PretrainedResult",
     "download_pretrained",
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 Collection = Literal["pix2pix", "cyclegan"]
+_COLLECTIONS: tuple[Collection, ...] = ("pix2pix", "cyclegan")  # the order in which a shared name is found
 MIRROR_ENV = "I2I_PRETRAINED_MIRROR"
 
 
@@ -135,7 +137,8 @@ def find_pretrained(name: str, method: Collection | None = None) -> PretrainedMo
     Raises:
         KeyError: An unknown name (with close matches and the known names).
     """
-    for m in (method,) if method is not None else ("pix2pix", "cyclegan"):
+    collections: tuple[Collection, ...] = (method,) if method is not None else _COLLECTIONS
+    for m in collections:
         if (m, name) in PRETRAINED:
             return PRETRAINED[(m, name)]
     known = sorted({n for (m, n) in PRETRAINED if method is None or m == method})
@@ -255,7 +258,7 @@ def resolve_model(model: Path) -> Path:
     name = str(model)
     if not any(n == name for (_, n) in PRETRAINED):
         return model  # the caller reports the missing file
-    for collection in ("pix2pix", "cyclegan"):
+    for collection in _COLLECTIONS:
         if (collection, name) in PRETRAINED:
             candidate = pretrained_dir() / _file_name(PRETRAINED[(collection, name)])
             if candidate.is_file():

@@ -39,7 +39,7 @@ class Colorization(Pix2Pix):
         **Pix2Pix.recipe_defaults,
         "data": {"layout": "colorization"},
     }
-    recipe_layouts = ("colorization", "synthetic_colorization")
+    recipe_layouts: ClassVar[str | tuple[str, ...]] = ("colorization", "synthetic_colorization")
 
     @classmethod
     def check_recipe(cls, recipe: Any) -> None:

@@ -71,7 +71,7 @@ class Pix2Pix(Method):
             "gan_mode": "vanilla",
         },
     }
-    recipe_layouts = "paired"
+    recipe_layouts: ClassVar[str | tuple[str, ...]] = "paired"
 
     def __init__(
         self,

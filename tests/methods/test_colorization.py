@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from i2i.cli import app
 from i2i.config import load_recipe
-from i2i.data import build_dataset, synthetic_pair
+from i2i.data import Geometry, build_dataset, synthetic_pair
 from i2i.data.io import read_image, write_image
 from i2i.nn.color import rgb_to_lab_image
 from i2i.train import train
@@ -50,7 +50,10 @@ def test_a_short_training_beats_predicting_no_colour(run: Path) -> None:
     recipe = load_recipe("demo_colorization", TINY)
     generator, card = load_generator(run)
     assert (card.arch, card.in_channels, card.out_channels, card.method) == ("colorize", 3, 3, "colorization")
-    test = build_dataset("synthetic_colorization", "", "test", synthetic_size=32, synthetic_count=16)
+    geometry = Geometry(train=False, load_size=32, crop_size=32, preprocess="none", flip=False)
+    test = build_dataset(
+        "synthetic_colorization", "", "test", geometry, synthetic_size=32, synthetic_count=16
+    )
     light = torch.stack([test[i]["a"] for i in range(16)])  # type: ignore[misc]
     colour = torch.stack([test[i]["b"] for i in range(16)])  # type: ignore[misc]
     with torch.no_grad():
