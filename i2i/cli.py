@@ -139,7 +139,7 @@ def recipes() -> None:
 
 
 @app.command()
-@exits_on(*TRAINING_ERRORS)
+@exits_on(ExitOn("i2i.finetune:InitError", 2), *TRAINING_ERRORS)
 def train(
     recipe: Annotated[
         str, typer.Argument(help="Recipe YAML file or bundled recipe name (see `i2i recipes`).")
@@ -169,6 +169,13 @@ def train(
             "for several machines use torchrun -m i2i train.",
         ),
     ] = 1,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fine-tune: start from these weights (run dir, checkpoint, .safetensors or reference "
+            ".pth); the recipe's model.init_from."
+        ),
+    ] = None,
 ) -> None:
     """Train the method that RECIPE describes; run it again to resume, Ctrl-C saves a checkpoint."""
     import math
@@ -177,7 +184,7 @@ def train(
     from i2i.config import load_recipe
     from i2i.launch import run_training
 
-    loaded = load_recipe(recipe, overrides or [])
+    loaded = load_recipe(recipe, [*(overrides or []), *_init_from_override(init_from)])
     run_dir = out if out is not None else Path("runs") / loaded.name
     try:
         result = run_training(loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress)
@@ -198,6 +205,16 @@ def train(
         )
     typer.echo(f"checkpoint:  {result.checkpoint}")
     typer.echo(f"samples:     {result.sample_grid}")
+
+
+def _init_from_override(init_from: Path | None) -> list[str]:
+    """``--init-from PATH`` as the ``--set`` item it stands for, the path made absolute (the run's recipe
+    records it) and quoted as a YAML string."""
+    import json
+
+    if init_from is None:
+        return []
+    return [f"model.init_from={json.dumps(str(init_from.expanduser().absolute()))}"]
 
 
 @app.command()
@@ -272,13 +289,73 @@ MISSING_EXTRA = ExitOn("i2i.extras:MissingExtraError", 2)
 """An optional package (``pip install i2i[EXTRA]``) that a chosen option needs."""
 
 
+pretrained_app = typer.Typer(
+    help="Pretrained models: the reference's published CycleGAN and pix2pix generators as i2i weights.",
+    no_args_is_help=True,
+)
+app.add_typer(pretrained_app, name="pretrained")
+
+
+@pretrained_app.command("list")
+def pretrained_list() -> None:
+    """List the published generators: name, collection, architecture, dataset and direction."""
+    from i2i.pretrained import PRETRAINED, pretrained_dir
+
+    for (method, name), model in sorted(PRETRAINED.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        typer.echo(f"  {name:<24} {method:<9} {model.arch:<15} {model.direction} of {model.dataset}")
+    typer.echo(f"downloads go to {pretrained_dir()} ($I2I_CACHE/pretrained) unless --out is given")
+
+
+@pretrained_app.command("download")
+@exits_on(*(ExitOn(error, 1) for error in (KeyError, ValueError, RuntimeError, OSError)))
+def pretrained_download(
+    name: Annotated[str, typer.Argument(help="Model name, e.g. horse2zebra, style_monet, edges2shoes.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder [default: ~/.cache/i2i/pretrained].")
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option(help="pix2pix or cyclegan for names in both; default pix2pix.")
+    ] = None,
+    mirror: Annotated[
+        str | None, typer.Option(help="Mirror base URL (default: $I2I_PRETRAINED_MIRROR, else Berkeley).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Download and convert again.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Download model NAME and convert it into i2i weights (resumes partial downloads)."""
+    from i2i.pretrained import Collection, download_pretrained
+
+    if method not in (None, "pix2pix", "cyclegan"):
+        raise typer.BadParameter("must be pix2pix or cyclegan", param_hint="--method")
+    collection: Collection | None = (
+        None if method is None else "pix2pix" if method == "pix2pix" else "cyclegan"
+    )
+    result = download_pretrained(
+        name,
+        out,
+        method=collection,
+        base_url=mirror,
+        force=force,
+        progress=progress,
+    )
+    model = result.model
+    state = "is already in" if result.already_present else "is ready in"
+    typer.echo(f"{model.name} ({model.method}, {model.arch}) {state} {result.path}")
+    typer.echo(f"use it: i2i translate PHOTOS --model {result.path} --out OUT")
+
+
 @app.command()
 @exits_on(MISSING_EXTRA, *BAD_INPUT)
 def translate(
     input_dir: Annotated[Path, typer.Argument(help="Folder of images, searched recursively.")],
     model: Annotated[
         Path,
-        typer.Option("--model", "-m", help=".onnx file, .safetensors weights, checkpoint or run directory."),
+        typer.Option(
+            "--model",
+            "-m",
+            help=".onnx file, .safetensors weights, checkpoint or run directory, or a downloaded "
+            "pretrained model's name (see `i2i pretrained list`).",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; relative paths are kept.")],
     batch_size: Annotated[int, typer.Option(help="Images (or tiles) per network call.")] = 4,
@@ -315,9 +392,10 @@ def translate(
     """Translate every image under INPUT_DIR with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
     from i2i.infer.pipeline import OutputFormat, translate_folder
+    from i2i.pretrained import resolve_model
 
     translator = Translator(
-        model,
+        resolve_model(model),
         backend=backend,
         mode="throughput",
         device=device,

@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
+    "CACHE_ENV",
     "TEMPORARY_GLOB",
     "atomic_path",
+    "cache_dir",
     "current_umask",
     "refuse_overwriting",
     "write_bytes_atomic",
@@ -28,6 +30,15 @@ __all__ = [
 
 TEMPORARY_GLOB = ".*.tmp"
 """The names of :func:`atomic_path`'s temporary files (left behind only by a killed process)."""
+CACHE_ENV = "I2I_CACHE"
+"""Environment variable naming the cache folder of downloaded weights (default ``~/.cache/i2i``)."""
+
+
+def cache_dir() -> Path:
+    """Where downloaded weights live (Inception for FID, pretrained models): ``$I2I_CACHE`` if set,
+    else ``~/.cache/i2i``."""
+    configured = os.environ.get(CACHE_ENV)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "i2i"
 
 
 def current_umask() -> int:

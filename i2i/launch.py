@@ -1,7 +1,8 @@
-"""Start a training run: one process or ``devices`` processes, with evaluation during training wired in.
+"""Start a training run: one process or ``devices`` processes, with evaluation during training and
+fine-tuning's weight loading wired in.
 
 This is where the trainer meets the evaluator (:mod:`i2i.train` knows no metric, :mod:`i2i.metrics`
-knows no loop), and where ``i2i train --devices N`` starts its processes through the elastic launcher
+knows no loop) and :func:`i2i.finetune.initialise_from` (the loop converts no weights), and where ``i2i train --devices N`` starts its processes through the elastic launcher
 (:func:`i2i.train.distributed.launch`).
 """
 
@@ -46,4 +47,14 @@ def _train_process(recipe: Any, out_dir: str, resume: bool, force: bool, progres
         from i2i.metrics.training import training_evaluator
 
         evaluator = training_evaluator(recipe, device=str(resolve_device(recipe.train.device)))
-    return train(recipe, Path(out_dir), resume=resume, force=force, progress=progress, evaluator=evaluator)
+    from i2i.finetune import initialise_from
+
+    return train(
+        recipe,
+        Path(out_dir),
+        resume=resume,
+        force=force,
+        progress=progress,
+        evaluator=evaluator,
+        initialiser=initialise_from,
+    )

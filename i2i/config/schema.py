@@ -182,6 +182,10 @@ class ModelBase(_Strict):
     gan_mode: str  # a name in i2i.losses.GAN_MODES; default per method: vanilla (pix2pix), lsgan (cyclegan)
     clip_value: float | None = Field(default=None, gt=0.0)  # WGAN: clamp D's parameters to +-c (paper: 0.01)
     lambda_gp: float = Field(default=10.0, ge=0.0)  # weight of the gradient penalty of gan_mode wgangp
+    # Fine-tuning (README "Fine-tune"): a run dir, checkpoint, .safetensors or reference .pth whose weights
+    # start a new run (i2i.finetune); here, not in train:, because it shapes the model: it is saved with
+    # the run and a resume with another value is refused. Applied only when a run starts, never on resume.
+    init_from: str | None = None
 
     @field_validator("gan_mode")
     @classmethod
@@ -362,11 +366,13 @@ def _data_layouts() -> dict[str, Any]:
 
 def _layouts(wanted: str | tuple[str, ...]) -> tuple[str, ...]:
     """The layout names a method's ``recipe_layouts`` stands for, read from the layouts' flags:
-    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image)."""
+    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image);
+    layouts with channels of their own (colorization) only where a method names them."""
+    general = {name: entry for name, entry in _data_layouts().items() if entry.channels is None}
     if wanted == "paired":
-        return tuple(name for name, entry in _data_layouts().items() if entry.paired)
+        return tuple(name for name, entry in general.items() if entry.paired)
     if wanted == "image":
-        return tuple(name for name, entry in _data_layouts().items() if entry.targets)
+        return tuple(name for name, entry in general.items() if entry.targets)
     return tuple(wanted)
 
 

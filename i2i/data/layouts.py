@@ -8,19 +8,22 @@ of listing layout names.
 
 Image-to-image layouts, items ``{"a", "b", "a_path", "b_path"}`` (:mod:`i2i.data.datasets`,
 :mod:`i2i.data.synthetic`): ``aligned``, ``paired``, ``synthetic_paired`` (paired), ``unaligned``,
-``synthetic_unpaired`` (unpaired). Labelled layouts, items ``{"a", "label", "a_path"}``
+``synthetic_unpaired`` (unpaired); ``colorization`` and ``synthetic_colorization`` (paired: Lab
+lightness -> colour of RGB images, :mod:`i2i.data.colorization`). Labelled layouts, items ``{"a", "label", "a_path"}``
 (:mod:`i2i.data.labelled`): ``digits``, ``mnist``, ``fashion_mnist``, ``domains``,
 ``synthetic_domains``. ``single``: one folder of images to translate, items ``{"a", "a_path"}``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from torch.utils.data import Dataset
 
+from i2i.data.colorization import LabPairs
 from i2i.data.datasets import AlignedDataset, PairedFolderDataset, SingleFolderDataset, UnalignedDataset
 from i2i.data.digits import DIGIT_CLASSES, DigitsDataset
 from i2i.data.geometry import Geometry
@@ -74,6 +77,9 @@ class DataLayout:
         needs_root: The images are read from (or downloaded to) ``root``; False for generated data.
         resolve_classes: For labelled layouts, ``domains -> class names`` in label order (``domains``
             is ``data.domains``: required by some, a subset for others, ignored by the rest).
+        channels: ``(a, b)`` channels when the layout fixes them instead of the recipe's
+            ``data.in_channels`` / ``out_channels`` (colorization: 1 lightness -> 2 colour); such a
+            layout serves only the methods that name it.
     """
 
     build: Callable[[DatasetArgs], Items]
@@ -81,6 +87,7 @@ class DataLayout:
     targets: bool = False
     needs_root: bool = True
     resolve_classes: Callable[[Sequence[str] | None], list[str]] | None = None
+    channels: tuple[int, int] | None = None
 
     @property
     def labelled(self) -> bool:
@@ -221,6 +228,37 @@ def synthetic_unpaired() -> DataLayout:
         lambda a: SyntheticUnpairedDataset(a.count, a.synthetic_size, a.geometry, split=a.split),
         targets=True,
         needs_root=False,
+    )
+
+
+def _rgb(geometry: Geometry) -> Geometry:
+    """The geometry of the RGB images that colorization pairs are made from (the recipe's channels,
+    1 -> 2, are those of the Lab pairs)."""
+    return dataclasses.replace(geometry, in_channels=3, out_channels=3)
+
+
+@LAYOUTS.register
+def colorization() -> DataLayout:
+    """Colorization: any colour photos under ``ROOT/SPLIT``, as Lab lightness -> colour pairs."""
+    return DataLayout(
+        lambda a: LabPairs(SingleFolderDataset(a.root / a.split, _rgb(a.geometry), max_images=a.max_images)),
+        paired=True,
+        targets=True,
+        channels=(1, 2),
+    )
+
+
+@LAYOUTS.register
+def synthetic_colorization() -> DataLayout:
+    """Built-in rendered scenes (those of ``synthetic_paired``) as Lab lightness -> colour pairs."""
+    return DataLayout(
+        lambda a: LabPairs(
+            SyntheticPairedDataset(a.count, a.synthetic_size, _rgb(a.geometry), split=a.split), key="b"
+        ),
+        paired=True,
+        targets=True,
+        needs_root=False,
+        channels=(1, 2),
     )
 
 

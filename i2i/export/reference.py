@@ -109,6 +109,27 @@ def infer_norm(state_dict: Mapping[str, Tensor]) -> str:
     return "instance"
 
 
+def read_reference_state_dict(path: str | Path) -> dict[str, Tensor]:
+    """The tensors of a reference checkpoint (``latest_net_G.pth``), ``module.`` prefixes removed.
+
+    Loaded with ``weights_only=True``: nothing but tensors is ever unpickled.
+
+    Raises:
+        ValueError: A damaged file or one that is not a state dict of tensors, naming ``path``.
+    """
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # EOFError, UnpicklingError, RuntimeError (zip) ... for damaged files
+        # torch's own message suggests weights_only=False, which would run code from the file: never
+        raise ValueError(
+            f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}); i2i loads only tensors "
+            "(weights_only) and never unpickles other objects"
+        ) from None
+    if not isinstance(loaded, Mapping) or not all(isinstance(v, Tensor) for v in loaded.values()):
+        raise ValueError(f"{path}: not a state dict of tensors (a reference latest_net_G.pth file)")
+    return _strip_module_prefix(loaded)
+
+
 def load_reference_generator(
     path: str | Path,
     arch: str,
@@ -138,17 +159,7 @@ def load_reference_generator(
         KeyError: for an unknown ``arch``.
         ValueError: when the checkpoint does not fit ``arch`` (see :func:`convert_reference_state_dict`).
     """
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # EOFError, UnpicklingError, RuntimeError (zip) ... for damaged files
-        # torch's own message suggests weights_only=False, which would run code from the file: never
-        raise ValueError(
-            f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}); i2i loads only tensors "
-            "(weights_only) and never unpickles other objects"
-        ) from None
-    if not isinstance(loaded, Mapping) or not all(isinstance(v, Tensor) for v in loaded.values()):
-        raise ValueError(f"{path}: not a state dict of tensors (a reference latest_net_G.pth file)")
-    state_dict = _strip_module_prefix(loaded)
+    state_dict = read_reference_state_dict(path)
     model = create_generator(
         arch,
         in_channels=in_channels,

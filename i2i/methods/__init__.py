@@ -1,5 +1,5 @@
 """Training methods: each owns its networks, optimizers and one training step (pix2pix, CycleGAN, CUT,
-the class-conditional cgan and the multi-domain StarGAN).
+the class-conditional cgan, the multi-domain StarGAN and pix2pix-based colorization).
 
 ``create_method(recipe)`` builds the method a recipe names; :data:`METHODS` lists the names.
 """
@@ -17,6 +17,7 @@ from i2i.methods.base import (
     method_class,
 )
 from i2i.methods.cgan import CGAN
+from i2i.methods.colorization import Colorization
 from i2i.methods.cut import CUT
 from i2i.methods.cyclegan import CycleGAN
 from i2i.methods.image_pool import ImagePool
@@ -28,6 +29,7 @@ __all__ = [
     "CUT",
     "METHODS",
     "Batch",
+    "Colorization",
     "CycleGAN",
     "ImagePool",
     "Method",

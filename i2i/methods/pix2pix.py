@@ -71,7 +71,7 @@ class Pix2Pix(Method):
             "gan_mode": "vanilla",
         },
     }
-    recipe_layouts = "paired"
+    recipe_layouts: ClassVar[str | tuple[str, ...]] = "paired"
 
     def __init__(
         self,
@@ -111,9 +111,13 @@ class Pix2Pix(Method):
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"g": list(self.generator.parameters()), "d": list(self.discriminator.parameters())}
 
+    def translate(self, real_a: Tensor) -> Tensor:
+        """G(x) in training: the generator that L1 and D see (colorization: the ``L -> ab`` network)."""
+        return self.generator(real_a)
+
     def training_step(self, batch: Batch) -> StepOutput:
         real_a, real_b = batch.a, batch.b  # (B, C_in, H, W), (B, C_out, H, W) in [-1, 1]
-        fake_b = self.generator(real_a)  # G(x)
+        fake_b = self.translate(real_a)  # G(x)
         losses: dict[str, Tensor] = {}
 
         # D first, as the paper's alternation and the reference's optimize_parameters: real pairs

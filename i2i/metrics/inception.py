@@ -44,13 +44,12 @@ from torchvision.models.inception import (
     InceptionE,
 )
 
-from i2i.files import atomic_path
+from i2i.files import CACHE_ENV, atomic_path, cache_dir
 
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_SHA256_PREFIX = "6726825d"
 WEIGHTS_ENV = "I2I_INCEPTION_WEIGHTS"
-CACHE_ENV = "I2I_CACHE"
 RANDOM_WEIGHTS = "random"
 """Pass as ``weights`` to get an Inception with random weights: for tests only, its "FID" means nothing."""
 
@@ -177,12 +176,6 @@ def preprocess(images: Tensor) -> Tensor:
     """
     x = F.interpolate(images.float(), size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
     return 2 * x - 1
-
-
-def cache_dir() -> Path:
-    """Where downloaded weights live: ``$I2I_CACHE`` if set, else ``~/.cache/i2i``."""
-    configured = os.environ.get(CACHE_ENV)
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "i2i"
 
 
 def sha256_of(path: Path) -> str:

@@ -170,6 +170,12 @@ class Evaluator(Protocol):
     ) -> tuple[dict[str, float], bool]: ...
 
 
+Initialiser = Callable[[Method, str], str]
+"""Loads weights from a source (``model.init_from``) into a new run's method; returns a line for the log
+(:func:`i2i.finetune.initialise_from`, handed over by :mod:`i2i.launch`: the loop imports no weights
+converter)."""
+
+
 def train(
     recipe: Recipe,
     out_dir: Path,
@@ -178,6 +184,7 @@ def train(
     force: bool = False,
     progress: bool = True,
     evaluator: Evaluator | None = None,
+    initialiser: Initialiser | None = None,
 ) -> TrainResult:
     """Train ``recipe``'s method into the run directory ``out_dir``.
 
@@ -190,6 +197,8 @@ def train(
         progress: Show a progress bar on stderr.
         evaluator: Runs every ``train.eval_every`` steps; required when the recipe sets it
             (:func:`i2i.launch.run_training` builds it from the recipe).
+        initialiser: Loads ``model.init_from`` into a new run's method (not on resume); required when
+            the recipe sets it (:func:`i2i.launch.run_training` passes :func:`i2i.finetune.initialise_from`).
 
     Returns:
         A :class:`TrainResult`.
@@ -208,6 +217,11 @@ def train(
             "train.eval_every: evaluation during training needs an evaluator; use i2i.launch.run_training "
             "or pass evaluator=i2i.metrics.training_evaluator(recipe)"
         )
+    if recipe.model.init_from is not None and initialiser is None:
+        raise ValueError(
+            "model.init_from: starting from existing weights needs an initialiser; use "
+            "i2i.launch.run_training or pass initialiser=i2i.finetune.initialise_from"
+        )
     with (
         distributed_session(resolve_device(recipe.train.device)) as (context, device),
         contextlib.ExitStack() as hold,  # the run directory's lock, held until the run ends
@@ -221,6 +235,7 @@ def train(
             context=context,
             device=device,
             evaluator=evaluator,
+            initialiser=initialiser,
             hold=hold,
         )
         return run.run()
@@ -240,6 +255,7 @@ class _Run:
         context: DistributedContext | None = None,
         device: torch.device | None = None,
         evaluator: Evaluator | None = None,
+        initialiser: Initialiser | None = None,
         hold: contextlib.ExitStack | None = None,
     ) -> None:
         self.started = time.perf_counter()
@@ -277,6 +293,9 @@ class _Run:
         self.total_steps = min(planned, t.max_steps) if t.max_steps is not None else planned
 
         self.method: Method = create_method(recipe).to(self.device).train()
+        self.initialised: str | None = None  # the initialiser's line for the log
+        if recipe.model.init_from is not None and self.resume_from is None and initialiser is not None:
+            self.initialised = initialiser(self.method, recipe.model.init_from)  # a resume loads its own
         # More workers than CPUs only compete with the training step; results do not depend on it.
         workers = min(recipe.data.num_workers, _available_cpus())
         self.fast = resolve_fast_paths(
@@ -346,6 +365,8 @@ class _Run:
                 log.message(line)
             if self.resume_from is not None:
                 log.message(f"resuming from {self.resume_from} (step {self.step}, epoch {self.epoch + 1})")
+            elif self.initialised is not None:
+                log.message(self.initialised)
             while not self._done():
                 batches = self._epoch_batches()
                 while not self._done():

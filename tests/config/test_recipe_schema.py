@@ -301,9 +301,11 @@ def test_options_a_network_lacks_are_dropped_at_their_default_and_refused_when_s
 def test_method_layouts_and_classes_come_from_the_layout_registry() -> None:
     from i2i.data import LAYOUTS, data_layout
 
-    image = {n for n in LAYOUTS.names() if data_layout(n).targets}
+    # layouts with channels of their own (colorization's L -> ab) serve only the methods naming them
+    image = {n for n in LAYOUTS.names() if data_layout(n).targets and data_layout(n).channels is None}
     assert set(recipe_type("cyclegan").LAYOUTS) == image  # recipe_layouts "image"
     assert set(recipe_type("pix2pix").LAYOUTS) == {n for n in image if data_layout(n).paired}
+    assert set(recipe_type("colorization").LAYOUTS) == {"colorization", "synthetic_colorization"}
     stargan = recipe_type("stargan").model_validate(
         {
             "method": "stargan",

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 import i2i.data.layouts as layouts_module
+from i2i.data.colorization import LabPairs
 from i2i.data.datasets import AlignedDataset, PairedFolderDataset, SingleFolderDataset, UnalignedDataset
 from i2i.data.digits import DIGIT_CLASSES, DigitsDataset
 from i2i.data.geometry import Geometry
@@ -31,6 +32,7 @@ from i2i.data.synthetic_domains import SYNTHETIC_DOMAINS
 GEOMETRY = Geometry(direction="b2a", load_size=20, crop_size=16, in_channels=1, out_channels=3, seed=3)
 SIZE, COUNT, DOMAINS = 20, 5, ("x", "y")
 DOMAINS_OF = {"domains": DOMAINS, "synthetic_domains": ("blue", "red")}
+RGB = Geometry(direction="b2a", load_size=20, crop_size=16, seed=3)  # colorization pairs come from RGB
 Items = Dataset[dict[str, object]]
 
 
@@ -56,6 +58,7 @@ def _write_data(root: Path) -> None:
         for domain in DOMAINS:
             write_image(root / "domains" / "train" / domain / f"{i}.png", _image(rng))
         write_image(root / "single" / f"{i}.png", _image(rng))
+        write_image(root / "colorization" / "train" / f"{i}.png", _image(rng))
     images = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)
     for folder in ("MNIST", "FashionMNIST"):
         raw = root / "torchvision" / folder / "raw"
@@ -86,6 +89,8 @@ DIRECT: dict[str, Callable[[Path], Items]] = {
     "synthetic_domains": lambda root: SyntheticDomainsDataset(
         COUNT, SIZE, GEOMETRY, domains=DOMAINS_OF["synthetic_domains"]
     ),
+    "colorization": lambda root: LabPairs(SingleFolderDataset(root / "train", RGB, max_images=COUNT)),
+    "synthetic_colorization": lambda root: LabPairs(SyntheticPairedDataset(COUNT, SIZE, RGB), key="b"),
 }
 
 
@@ -115,8 +120,9 @@ def test_flags_of_the_known_layouts() -> None:
         for name in LAYOUTS.names()
         for e in [data_layout(name)]
     }
-    assert {n for n, f in flags.items() if f[0]} == {"aligned", "paired", "synthetic_paired"}
-    assert {n for n, f in flags.items() if f[1]} == {
+    colorization = {"colorization", "synthetic_colorization"}
+    assert {n for n, f in flags.items() if f[0]} == {"aligned", "paired", "synthetic_paired"} | colorization
+    assert {n for n, f in flags.items() if f[1]} == colorization | {
         "aligned",
         "paired",
         "synthetic_paired",
@@ -135,7 +141,9 @@ def test_flags_of_the_known_layouts() -> None:
         "synthetic_paired",
         "synthetic_unpaired",
         "synthetic_domains",
+        "synthetic_colorization",
     }
+    assert {n for n in LAYOUTS.names() if data_layout(n).channels is not None} == colorization
     assert set(DIRECT) == set(LAYOUTS.names())  # a new layout gets a row here
 
 
@@ -151,7 +159,7 @@ def test_items_match_the_flags(name: str, data: Path) -> None:
         assert ("b" in item) == layout.targets and ("label" in item) == layout.labelled
         if layout.targets:
             b = item["b"]
-            assert isinstance(b, torch.Tensor) and b.shape[0] == 3
+            assert isinstance(b, torch.Tensor) and b.shape[0] == (layout.channels or (1, 3))[1]
         if layout.paired:  # one crop for both sides: the same file or scene, the same size
             assert item["a"].shape[-2:] == item["b"].shape[-2:]  # type: ignore[union-attr]
         if layout.labelled:

@@ -28,7 +28,7 @@ def test_every_recipe_builds_its_method(name: str) -> None:
 
 
 def test_methods_registry_names() -> None:
-    assert METHODS.names() == ["cgan", "cut", "cyclegan", "pix2pix", "stargan"]
+    assert METHODS.names() == ["cgan", "colorization", "cut", "cyclegan", "pix2pix", "stargan"]
 
 
 def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:

@@ -14,11 +14,14 @@ BASE = {"resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 2, "unet_256": 2}
 MULTIPLE = {"resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 128, "unet_256": 256}
 # Generators with inputs beside the image (noise + label, target domain): tests/nn/test_conditional_networks.py.
 CONDITIONAL = ("dcgan", "stargan")
-IMAGE_TO_IMAGE = [name for name in GENERATORS.names() if name not in CONDITIONAL]
+# RGB -> RGB around another generator: tests/nn/test_color.py.
+WRAPPERS = ("colorize",)
+IMAGE_TO_IMAGE = [name for name in GENERATORS.names() if name not in CONDITIONAL + WRAPPERS]
 
 
 def test_registry_holds_the_contract_names() -> None:
     assert GENERATORS.names() == [
+        "colorize",
         "dcgan",
         "resnet_6blocks",
         "resnet_9blocks",
