@@ -221,7 +221,9 @@ class TrainConfig(_Strict):
     sync_batchnorm: bool | Auto = "auto"  # one batch norm over all processes; auto: on for multi-GPU CUDA
     sample_every: int = Field(default=400, ge=1)  # steps
     checkpoint_every: int = Field(default=5000, ge=1)  # steps
-    keep_checkpoints: int = Field(default=3, ge=1)
+    keep_checkpoints: int = Field(default=3, ge=1)  # the newest K checkpoints
+    # besides them, keep the checkpoint at the end of every N-th epoch (the reference keeps every 5)
+    keep_every_epochs: int | None = Field(default=None, ge=1)
     log_every: int = Field(default=100, ge=1)  # steps
     num_samples: int = Field(default=4, ge=1, le=256)  # images in the sample grid (one batch through G)
     # Evaluation during training (README "Evaluate"): every eval_every steps the a->b generator of the

@@ -82,6 +82,7 @@ RUN_CONTROL_FIELDS: tuple[str, ...] = (
     "train.sample_every",
     "train.checkpoint_every",
     "train.keep_checkpoints",
+    "train.keep_every_epochs",
     "train.log_every",
     "train.device",
     "data.num_workers",
@@ -523,10 +524,16 @@ class _Run:
                     recipe=self.recipe_yaml,
                     crop_size=self.recipe.data.crop_size,
                     keep=self.recipe.train.keep_checkpoints,
+                    keep_every_steps=self._milestone_steps(),
                 )
         else:
             self.checkpoint = self.run_paths.checkpoint(self.step)
         self.last_saved_step = self.step
+
+    def _milestone_steps(self) -> int | None:
+        """``train.keep_every_epochs`` in steps: every checkpoint at a multiple of it is kept."""
+        every = self.recipe.train.keep_every_epochs
+        return every * self.steps_per_epoch if every is not None else None
 
     def _load_newest_good(self, newest: Path) -> Path:
         """Load ``newest``, or else the newest older complete checkpoint that loads (a damaged file must

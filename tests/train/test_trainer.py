@@ -96,6 +96,21 @@ def test_keep_checkpoints_prunes_old_ones(tiny_recipe: TinyRecipe, tmp_path: Pat
     ]
 
 
+def test_keep_every_epochs_keeps_milestones_besides_the_newest(
+    tiny_recipe: TinyRecipe, tmp_path: Path
+) -> None:
+    # 3 epochs of 4 steps, a checkpoint every step: the newest 2 (11, 12) and the end of epoch 2 (8);
+    # the end of epoch 1 (4) is not a milestone, and epoch 3's end (12) is kept as one of the newest
+    overrides = ["train.epochs=3", "train.epochs_decay=0", "train.checkpoint_every=1"]
+    recipe = tiny_recipe("demo_pix2pix", *overrides, "train.keep_checkpoints=2", "train.keep_every_epochs=2")
+    train(recipe, tmp_path, progress=False)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == [
+        "step_00000008",
+        "step_00000011",
+        "step_00000012",
+    ]
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
     tiny_recipe: TinyRecipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
