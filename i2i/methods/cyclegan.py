@@ -179,10 +179,7 @@ class CycleGAN(Method):
                 loss_cycle_a = cycle_loss(real_a, rec_a)
                 loss_cycle_b = cycle_loss(real_b, rec_b)
                 loss_g = (
-                    loss_gan_ab
-                    + loss_gan_ba
-                    + self.lambda_a * loss_cycle_a
-                    + self.lambda_b * loss_cycle_b
+                    loss_gan_ab + loss_gan_ba + self.lambda_a * loss_cycle_a + self.lambda_b * loss_cycle_b
                 )
                 losses = {
                     "g": loss_g,

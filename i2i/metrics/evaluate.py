@@ -37,6 +37,7 @@ from torch.utils.data import Dataset
 from i2i.card import ModelCard
 from i2i.data import Geometry, build_dataset, data_layout, to_uint8
 from i2i.data.io import IMAGE_EXTENSIONS
+from i2i.config.schema import HIGHER_IS_BETTER
 from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.backends import Backend, torch_device
@@ -52,7 +53,6 @@ from i2i.metrics.inception import (
 from i2i.metrics.paired import PairedAccumulator
 from i2i.run_dir import RunDir
 
-HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
 PAIRED_METRICS = ("psnr", "ssim", "l1")  # each output against its own target
 FEATURE_METRICS = ("fid", "kid")  # the set of outputs against the set of targets, in FID Inception features
 METRICS = (*PAIRED_METRICS, *FEATURE_METRICS)

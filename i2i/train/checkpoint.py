@@ -146,9 +146,7 @@ def prune_checkpoints(run_dir: Path, keep: int, *, keep_every_steps: int | None 
 
     directories = run.checkpoint_dirs()
     removed = [
-        p
-        for p in directories[: max(0, len(directories) - keep)]
-        if p.name not in named and not milestone(p)
+        p for p in directories[: max(0, len(directories) - keep)] if p.name not in named and not milestone(p)
     ]
     for directory in removed:
         shutil.rmtree(directory)
