@@ -35,9 +35,9 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from i2i.card import ModelCard
+from i2i.config.schema import HIGHER_IS_BETTER
 from i2i.data import Geometry, build_dataset, data_layout, to_uint8
 from i2i.data.io import IMAGE_EXTENSIONS
-from i2i.config.schema import HIGHER_IS_BETTER
 from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.backends import Backend, torch_device
