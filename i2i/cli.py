@@ -214,7 +214,8 @@ def demo(
 
 
 data_app = typer.Typer(
-    help="Datasets: download the published pix2pix and CycleGAN datasets.", no_args_is_help=True
+    help="Datasets: download the published pix2pix and CycleGAN datasets; combine, split and check folders.",
+    no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
 
@@ -259,6 +260,74 @@ def data_download(
         typer.echo(f"{source.name} is already in {result.path} (--force downloads it again)")
     else:
         typer.echo(f"{source.name} ({source.method}, {source.layout} layout) is ready in {result.path}")
+
+
+@data_app.command("combine")
+@exits_on(*BAD_INPUT)
+def data_combine(
+    folder_a: Annotated[Path, typer.Argument(help="A images: A/train, A/test ... or the images themselves.")],
+    folder_b: Annotated[Path, typer.Argument(help="B images with the same names (any suffix).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Destination: an aligned dataset (OUT/SPLIT).")],
+    resize: Annotated[
+        bool, typer.Option(help="Scale a B image of another size to its A image's size (else skipped).")
+    ] = False,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG / WebP quality.")] = 95,
+) -> None:
+    """Write A | B side-by-side pairs of same-named images (the aligned layout, like combine_A_and_B).
+
+    Exit status 1 when some files were left out (listed: no partner, sizes differ, unreadable).
+    """
+    from i2i.data.prepare import combine_folders
+
+    report = combine_folders(folder_a, folder_b, out, resize_b=resize, quality=quality)
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@data_app.command("split")
+@exits_on(*BAD_INPUT)
+def data_split(
+    folder: Annotated[Path, typer.Argument(help="Images to split (or a folder with A/ and B/ sub-folders).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Destination of OUT/train, OUT/test, OUT/val.")],
+    test: Annotated[float, typer.Option(help="Fraction of the images for test.")] = 0.1,
+    val: Annotated[float, typer.Option(help="Fraction of the images for val (0: no val split).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the permutation (same seed, same split).")] = 0,
+    link: Annotated[
+        bool, typer.Option("--link/--copy", help="Hard-link the files (same file system) or copy them.")
+    ] = False,
+    unaligned: Annotated[
+        bool, typer.Option(help="A/ and B/ sub-folders: write OUT/trainA, OUT/testA ... (CycleGAN).")
+    ] = False,
+) -> None:
+    """Split FOLDER into train / test (and val) deterministically; pairs in A/ and B/ stay together."""
+    from i2i.data.prepare import split_folder
+
+    report = split_folder(
+        folder, out, test=test, val=val, seed=seed, mode="link" if link else "copy", unaligned=unaligned
+    )
+    for line in report.lines():
+        typer.echo(line)
+
+
+@data_app.command("check")
+@exits_on(*BAD_INPUT)
+def data_check(
+    root: Annotated[Path, typer.Argument(help="Dataset folder (a recipe's data.root).")],
+    layout: Annotated[
+        str | None, typer.Option(help="aligned, paired, unaligned or single [default: detected].")
+    ] = None,
+) -> None:
+    """Report what ROOT would be read as: layout, images per split and domain, sizes, unreadable files.
+
+    Exit status 1 when an image cannot be read or the layout leaves files out.
+    """
+    from i2i.data.check import check_folder
+
+    result = check_folder(root, layout)
+    for line in result.lines():
+        typer.echo(line)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @app.command()
