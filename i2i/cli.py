@@ -333,7 +333,11 @@ def data_check(
 @app.command()
 @exits_on(*BAD_INPUT)
 def translate(
-    input_dir: Annotated[Path, typer.Argument(help="Folder of images, searched recursively.")],
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Image files and folders (searched recursively).", show_default=False),
+    ] = None,
+    *,
     model: Annotated[
         Path,
         typer.Option("--model", "-m", help=".onnx file, .safetensors weights, checkpoint or run directory."),
@@ -358,11 +362,34 @@ def translate(
     domain: Annotated[
         str | None, typer.Option(help="Multi-domain (StarGAN) models: the target domain name.")
     ] = None,
+    files_from: Annotated[
+        Path | None, typer.Option(help="A text file of more image paths, one a line (relative to it).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "--num", min=1, help="Translate only the first N images.")
+    ] = None,
+    scale_width: Annotated[
+        int | None, typer.Option(min=1, help="Scale each image to this width, keeping its aspect ratio.")
+    ] = None,
+    crop: Annotated[
+        int | None, typer.Option(min=1, help="Translate the centred N x N crop (after any resize).")
+    ] = None,
+    html: Annotated[
+        bool, typer.Option("--html", help="Write OUT/index.html: input | output (| target), paginated.")
+    ] = False,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of target images with the inputs' names: a target column (implies --html)."
+        ),
+    ] = None,
 ) -> None:
-    """Translate every image under INPUT_DIR with MODEL into OUT; exit status 1 if any image failed."""
+    """Translate INPUTS (files, folders, --files-from) with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
+    from i2i.infer.inputs import collect_inputs
     from i2i.infer.pipeline import OutputFormat, translate_folder
 
+    items = collect_inputs(inputs or [], list_file=files_from, limit=limit)
     translator = Translator(
         model,
         device=device,
@@ -373,10 +400,12 @@ def translate(
         resize=resize,
         direction=direction,
         domain=domain,
+        scale_width=scale_width,
+        crop=crop,
     )
     summary = translate_folder(
         translator,
-        input_dir,
+        items,
         out,
         output_format=cast(OutputFormat, output_format),  # checked by translate_folder
         quality=quality,
@@ -386,7 +415,26 @@ def translate(
     )
     for line in summary.lines():
         typer.echo(line)
+    if html or targets is not None:
+        typer.echo(f"results page: {_results_page(out, items, summary.outputs, targets, model)}")
     raise typer.Exit(0 if summary.ok else 1)
+
+
+def _results_page(
+    out: Path, items: list[Any], outputs: list[tuple[Path, Path]], targets: Path | None, model: Path
+) -> Path:
+    """Write the results page of ``i2i translate --html`` and return its first page."""
+    from i2i.infer.results_page import ResultRow, find_targets, write_results_page
+
+    if targets is not None and not targets.is_dir():
+        raise FileNotFoundError(f"{targets}: no such folder (--targets)")
+    found = find_targets(items, targets) if targets is not None else {}
+    names = {item.path: item.relative.as_posix() for item in items}
+    rows = [ResultRow(names[src], src, dst, found.get(src)) for src, dst in outputs]
+    notes = {"model": str(model), "images": str(len(rows))}
+    if targets is not None:
+        notes["targets"] = f"{targets} ({sum(row.target is not None for row in rows)} found)"
+    return write_results_page(out, rows, title=f"i2i translate: {out.name}", notes=notes)[0]
 
 
 @app.command("eval")
