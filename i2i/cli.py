@@ -238,7 +238,8 @@ def demo(
 
 
 data_app = typer.Typer(
-    help="Datasets: download the published pix2pix and CycleGAN datasets.", no_args_is_help=True
+    help="Datasets: download the published pix2pix and CycleGAN datasets; combine, split and check folders.",
+    no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
 
@@ -283,6 +284,74 @@ def data_download(
         typer.echo(f"{source.name} is already in {result.path} (--force downloads it again)")
     else:
         typer.echo(f"{source.name} ({source.method}, {source.layout} layout) is ready in {result.path}")
+
+
+@data_app.command("combine")
+@exits_on(*BAD_INPUT)
+def data_combine(
+    folder_a: Annotated[Path, typer.Argument(help="A images: A/train, A/test ... or the images themselves.")],
+    folder_b: Annotated[Path, typer.Argument(help="B images with the same names (any suffix).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Destination: an aligned dataset (OUT/SPLIT).")],
+    resize: Annotated[
+        bool, typer.Option(help="Scale a B image of another size to its A image's size (else skipped).")
+    ] = False,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG / WebP quality.")] = 95,
+) -> None:
+    """Write A | B side-by-side pairs of same-named images (the aligned layout, like combine_A_and_B).
+
+    Exit status 1 when some files were left out (listed: no partner, sizes differ, unreadable).
+    """
+    from i2i.data.prepare import combine_folders
+
+    report = combine_folders(folder_a, folder_b, out, resize_b=resize, quality=quality)
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@data_app.command("split")
+@exits_on(*BAD_INPUT)
+def data_split(
+    folder: Annotated[Path, typer.Argument(help="Images to split (or a folder with A/ and B/ sub-folders).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Destination of OUT/train, OUT/test, OUT/val.")],
+    test: Annotated[float, typer.Option(help="Fraction of the images for test.")] = 0.1,
+    val: Annotated[float, typer.Option(help="Fraction of the images for val (0: no val split).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the permutation (same seed, same split).")] = 0,
+    link: Annotated[
+        bool, typer.Option("--link/--copy", help="Hard-link the files (same file system) or copy them.")
+    ] = False,
+    unaligned: Annotated[
+        bool, typer.Option(help="A/ and B/ sub-folders: write OUT/trainA, OUT/testA ... (CycleGAN).")
+    ] = False,
+) -> None:
+    """Split FOLDER into train / test (and val) deterministically; pairs in A/ and B/ stay together."""
+    from i2i.data.prepare import split_folder
+
+    report = split_folder(
+        folder, out, test=test, val=val, seed=seed, mode="link" if link else "copy", unaligned=unaligned
+    )
+    for line in report.lines():
+        typer.echo(line)
+
+
+@data_app.command("check")
+@exits_on(*BAD_INPUT)
+def data_check(
+    root: Annotated[Path, typer.Argument(help="Dataset folder (a recipe's data.root).")],
+    layout: Annotated[
+        str | None, typer.Option(help="aligned, paired, unaligned or single [default: detected].")
+    ] = None,
+) -> None:
+    """Report what ROOT would be read as: layout, images per split and domain, sizes, unreadable files.
+
+    Exit status 1 when an image cannot be read or the layout leaves files out.
+    """
+    from i2i.data.check import check_folder
+
+    result = check_folder(root, layout)
+    for line in result.lines():
+        typer.echo(line)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 MISSING_EXTRA = ExitOn("i2i.extras:MissingExtraError", 2)
@@ -347,7 +416,11 @@ def pretrained_download(
 @app.command()
 @exits_on(MISSING_EXTRA, *BAD_INPUT)
 def translate(
-    input_dir: Annotated[Path, typer.Argument(help="Folder of images, searched recursively.")],
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Image files and folders (searched recursively).", show_default=False),
+    ] = None,
+    *,
     model: Annotated[
         Path,
         typer.Option(
@@ -388,12 +461,35 @@ def translate(
     domain: Annotated[
         str | None, typer.Option(help="Multi-domain (StarGAN) models: the target domain name.")
     ] = None,
+    files_from: Annotated[
+        Path | None, typer.Option(help="A text file of more image paths, one a line (relative to it).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "--num", min=1, help="Translate only the first N images.")
+    ] = None,
+    scale_width: Annotated[
+        int | None, typer.Option(min=1, help="Scale each image to this width, keeping its aspect ratio.")
+    ] = None,
+    crop: Annotated[
+        int | None, typer.Option(min=1, help="Translate the centred N x N crop (after any resize).")
+    ] = None,
+    html: Annotated[
+        bool, typer.Option("--html", help="Write OUT/index.html: input | output (| target), paginated.")
+    ] = False,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of target images with the inputs' names: a target column (implies --html)."
+        ),
+    ] = None,
 ) -> None:
-    """Translate every image under INPUT_DIR with MODEL into OUT; exit status 1 if any image failed."""
+    """Translate INPUTS (files, folders, --files-from) with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
+    from i2i.infer.inputs import collect_inputs
     from i2i.infer.pipeline import OutputFormat, translate_folder
     from i2i.pretrained import resolve_model
 
+    items = collect_inputs(inputs or [], list_file=files_from, limit=limit)
     translator = Translator(
         resolve_model(model),
         backend=backend,
@@ -406,10 +502,12 @@ def translate(
         resize=resize,
         direction=direction,
         domain=domain,
+        scale_width=scale_width,
+        crop=crop,
     )
     summary = translate_folder(
         translator,
-        input_dir,
+        items,
         out,
         output_format=cast(OutputFormat, output_format),  # checked by translate_folder
         quality=quality,
@@ -419,7 +517,26 @@ def translate(
     )
     for line in summary.lines():
         typer.echo(line)
+    if html or targets is not None:
+        typer.echo(f"results page: {_results_page(out, items, summary.outputs, targets, model)}")
     raise typer.Exit(0 if summary.ok else 1)
+
+
+def _results_page(
+    out: Path, items: list[Any], outputs: list[tuple[Path, Path]], targets: Path | None, model: Path
+) -> Path:
+    """Write the results page of ``i2i translate --html`` and return its first page."""
+    from i2i.infer.results_page import ResultRow, find_targets, write_results_page
+
+    if targets is not None and not targets.is_dir():
+        raise FileNotFoundError(f"{targets}: no such folder (--targets)")
+    found = find_targets(items, targets) if targets is not None else {}
+    names = {item.path: item.relative.as_posix() for item in items}
+    rows = [ResultRow(names[src], src, dst, found.get(src)) for src, dst in outputs]
+    notes = {"model": str(model), "images": str(len(rows))}
+    if targets is not None:
+        notes["targets"] = f"{targets} ({sum(row.target is not None for row in rows)} found)"
+    return write_results_page(out, rows, title=f"i2i translate: {out.name}", notes=notes)[0]
 
 
 @app.command("eval")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from i2i.files import TEMPORARY_GLOB
 
-__all__ = ["STATE_FILE", "WEIGHTS_FILE", "RunDir", "RunDirError", "checkpoint_name"]
+__all__ = ["STATE_FILE", "WEIGHTS_FILE", "RunDir", "RunDirError", "checkpoint_name", "checkpoint_step"]
 
 WEIGHTS_FILE = "weights.safetensors"
 """The weights file of a checkpoint directory (also what a bare checkpoint directory is resolved to)."""
@@ -42,6 +42,17 @@ class RunDirError(ValueError):
 def checkpoint_name(step: int) -> str:
     """Directory name of the checkpoint after ``step`` optimisation steps (``step_00001234``)."""
     return f"step_{step:08d}"
+
+
+def checkpoint_step(name: str) -> int | None:
+    """The step a checkpoint directory name holds (``step_00001234`` -> 1234); ``None`` for other names.
+
+    Example:
+        >>> checkpoint_step("step_00001234"), checkpoint_step("last")
+        (1234, None)
+    """
+    prefix, _, digits = name.partition("_")
+    return int(digits) if prefix == "step" and digits.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_
 Norm = Literal["batch", "instance", "none"]
 Padding = Literal["reflect", "replicate", "zero"]
 Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
-Schedule = Literal["linear", "step", "cosine", "constant"]
+Schedule = Literal["linear", "step", "cosine", "constant", "plateau"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
 Optimizer = Literal["adam", "rmsprop"]
 EvalMetric = Literal["fid", "kid", "psnr", "ssim", "l1"]
+HIGHER_IS_BETTER: dict[str, bool] = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
+"""Each evaluation metric's direction (the best checkpoint, the plateau schedule on ``eval``)."""
 Auto = Literal["auto"]  # resolved per device by i2i.train.accelerate.resolve_fast_paths
 AdamImpl = Literal["auto", "fused", "foreach", "for_loop"]
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
@@ -210,6 +212,13 @@ class TrainConfig(_Strict):
     beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
     schedule: Schedule = "linear"
     step_size: int = Field(default=50, ge=1)  # epochs between x0.1 steps, for schedule "step"
+    # schedule "plateau" (ReduceLROnPlateau, the reference's settings): a logged loss, averaged over each
+    # epoch ("g", "d", "g/l1" ...), or "eval" (train.eval_metric at each evaluation, needs eval_every)
+    plateau_metric: str = "g"
+    plateau_factor: float = Field(default=0.2, gt=0.0, lt=1.0)  # lr multiplier on a plateau
+    plateau_patience: int = Field(default=5, ge=0)  # epochs (or evaluations) without improvement
+    plateau_threshold: float = Field(default=0.01, ge=0.0)  # relative improvement that counts
+    plateau_min_lr: float = Field(default=0.0, ge=0.0)
     max_steps: int | None = Field(default=None, ge=1)  # stop early after this many steps
     seed: int = 0
     device: Device = "auto"
@@ -230,7 +239,9 @@ class TrainConfig(_Strict):
     sync_batchnorm: bool | Auto = "auto"  # one batch norm over all processes; auto: on for multi-GPU CUDA
     sample_every: int = Field(default=400, ge=1)  # steps
     checkpoint_every: int = Field(default=5000, ge=1)  # steps
-    keep_checkpoints: int = Field(default=3, ge=1)
+    keep_checkpoints: int = Field(default=3, ge=1)  # the newest K checkpoints
+    # besides them, keep the checkpoint at the end of every N-th epoch (the reference keeps every 5)
+    keep_every_epochs: int | None = Field(default=None, ge=1)
     log_every: int = Field(default=100, ge=1)  # steps
     num_samples: int = Field(default=4, ge=1, le=256)  # images in the sample grid (one batch through G)
     # Evaluation during training (README "Evaluate"): every eval_every steps the a->b generator of the
@@ -296,6 +307,9 @@ class RecipeBase(_Strict):
             )
         if self.train.epochs + self.train.epochs_decay == 0:
             raise ValueError("train.epochs: epochs + epochs_decay must be at least 1")
+        t = self.train
+        if t.schedule == "plateau" and t.plateau_metric == "eval" and t.eval_every is None:
+            raise ValueError("train.plateau_metric: 'eval' follows the evaluations; set train.eval_every")
         if self.LAYOUTS and self.data.layout not in self.LAYOUTS:
             raise ValueError(
                 f"data.layout: {self.method} needs one of {', '.join(self.LAYOUTS)}, got {self.data.layout!r}"

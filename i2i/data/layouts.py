@@ -27,6 +27,7 @@ from i2i.data.colorization import LabPairs
 from i2i.data.datasets import AlignedDataset, PairedFolderDataset, SingleFolderDataset, UnalignedDataset
 from i2i.data.digits import DIGIT_CLASSES, DigitsDataset
 from i2i.data.geometry import Geometry
+from i2i.data.io import IMAGE_EXTENSIONS
 from i2i.data.labelled import (
     FASHION_MNIST_CLASSES,
     DomainFolderDataset,
@@ -38,7 +39,7 @@ from i2i.data.synthetic import SyntheticPairedDataset, SyntheticUnpairedDataset
 from i2i.data.synthetic_domains import synthetic_domain_names
 from i2i.registry import Registry
 
-__all__ = ["LAYOUTS", "DataLayout", "DatasetArgs", "build_dataset", "data_layout"]
+__all__ = ["LAYOUTS", "DataLayout", "DatasetArgs", "build_dataset", "data_layout", "detect_layout"]
 
 Items = Dataset[dict[str, object]]
 
@@ -118,6 +119,42 @@ def data_layout(name: str) -> DataLayout:
         (True, False, True)
     """
     return LAYOUTS.build(name)
+
+
+def detect_layout(root: str | Path, split: str | None = None) -> str:
+    """The folder layout of ``root``: ``paired``, ``unaligned``, ``aligned`` or (no split given) ``single``.
+
+    Looked for in this order: ``A`` and ``B`` folders (``ROOT/SPLIT/A`` or ``ROOT/A``): paired;
+    ``ROOT/SPLITA`` with ``ROOT/SPLITB``: unaligned; ``ROOT/SPLIT`` holding images: aligned. Without
+    ``split`` any split name counts, and images directly in ``ROOT`` make it ``single``.
+
+    Raises:
+        ValueError: None of them fits (the message lists what was looked for).
+    """
+    root = Path(root)
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    splits = [split] if split is not None else [p.name for p in folders]
+
+    def has_images(folder: Path) -> bool:
+        return folder.is_dir() and any(
+            p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") for p in folder.iterdir()
+        )
+
+    if (root / "A").is_dir() or any((root / s / "A").is_dir() for s in splits):
+        return "paired"
+    if any((root / f"{s}A").is_dir() and (root / f"{s}B").is_dir() for s in splits) or (
+        split is None and any((root / (p.name[:-1] + "B")).is_dir() for p in folders if p.name.endswith("A"))
+    ):
+        return "unaligned"
+    if any(has_images(root / s) for s in splits):
+        return "aligned"
+    if split is None and has_images(root):
+        return "single"
+    where = split or "SPLIT"
+    raise ValueError(
+        f"cannot tell the layout of {str(root)!r}: expected {where}/A + {where}/B (paired), "
+        f"{where}A + {where}B (unaligned) or {where}/ with A|B images (aligned); pass --layout"
+    )
 
 
 def build_dataset(

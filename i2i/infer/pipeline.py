@@ -36,7 +36,8 @@ from typing import Literal
 import numpy as np
 
 from i2i.data.image_metadata import ImageMetadata
-from i2i.data.io import ImageReadError, read_image_with_metadata, scan_images, write_image
+from i2i.data.io import ImageReadError, read_image_with_metadata, write_image
+from i2i.infer.inputs import InputImage, collect_inputs
 from i2i.infer.translator import Prepared, Translator
 
 __all__ = ["Failure", "TranslateSummary", "check_folders", "output_paths", "translate_folder"]
@@ -64,6 +65,7 @@ class TranslateSummary:
         backend: What ran the network, with its precision (``Backend.name``); "" when unknown.
         first_frame_only: Translated inputs with several frames (TIFF pages, animated WebP) and how
             many; only their first frame was translated.
+        outputs: ``(input, output)`` of every input whose output exists at the end (the results page).
     """
 
     done: int = 0
@@ -72,6 +74,7 @@ class TranslateSummary:
     seconds: float = 0.0
     backend: str = ""
     first_frame_only: list[tuple[Path, int]] = field(default_factory=list)
+    outputs: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) of each written or kept
 
     @property
     def images_per_second(self) -> float:
@@ -97,33 +100,33 @@ class TranslateSummary:
 
 
 def output_paths(
-    inputs: Sequence[Path], input_dir: Path, out_dir: Path, output_format: str = "same"
+    inputs: Sequence[InputImage], out_dir: Path, output_format: str = "same"
 ) -> dict[Path, Path]:
-    """Destination of each input: the same relative path under ``out_dir``, suffix per ``output_format``.
+    """Destination of each input: its relative path under ``out_dir``, suffix per ``output_format``.
 
     With ``png`` / ``jpg``, inputs that would land on the same output (``a.jpg`` and ``a.png``) keep
     their own suffix in the name (``a.jpg.png``, ``a.png.png``), so one output never replaces another.
 
     Example:
-        >>> paths = output_paths([Path("in/a.jpg"), Path("in/a.png"), Path("in/s/b.tif")], Path("in"), Path("out"), "png")
-        >>> [str(p) for p in paths.values()]
+        >>> items = [InputImage(Path(p), Path(p).relative_to("in")) for p in ("in/a.jpg", "in/a.png", "in/s/b.tif")]
+        >>> [str(p) for p in output_paths(items, Path("out"), "png").values()]
         ['out/a.jpg.png', 'out/a.png.png', 'out/s/b.png']
     """
     if output_format not in ("same", "png", "jpg"):
         raise ValueError(f"format must be same, png or jpg, got {output_format!r}")
     suffix = None if output_format == "same" else "." + output_format
 
-    def target(path: Path, keep_suffix: bool) -> Path:
-        rel = path.relative_to(input_dir)
+    def target(rel: Path, keep_suffix: bool) -> Path:
         if suffix is None:
             return out_dir / rel
         return out_dir / rel.with_name(rel.name + suffix if keep_suffix else rel.stem + suffix)
 
-    first = {src: target(src, False) for src in inputs}
+    first = {item.path: target(item.relative, False) for item in inputs}
+    relative = {item.path: item.relative for item in inputs}
     counts: dict[Path, int] = {}
     for dst in first.values():
         counts[dst] = counts.get(dst, 0) + 1
-    return {src: dst if counts[dst] == 1 else target(src, True) for src, dst in first.items()}
+    return {src: dst if counts[dst] == 1 else target(relative[src], True) for src, dst in first.items()}
 
 
 def check_folders(input_dir: Path, out_dir: Path, outputs: Sequence[Path] = ()) -> None:
@@ -155,9 +158,10 @@ def check_folders(input_dir: Path, out_dir: Path, outputs: Sequence[Path] = ()) 
 
 def translate_folder(
     translator: Translator,
-    input_dir: Path,
+    input_dir: Path | Sequence[InputImage],
     out_dir: Path,
     *,
+    limit: int | None = None,
     output_format: OutputFormat = "same",
     quality: int = 95,
     skip_existing: bool = False,
@@ -169,8 +173,10 @@ def translate_folder(
 
     Args:
         translator: Model, batch size, tiling and resize settings.
-        input_dir: Folder of images (``.jpg .jpeg .png .webp .bmp .tif .tiff``, any case).
-        out_dir: Destination folder; must not be, or be inside, ``input_dir``.
+        input_dir: Folder of images (``.jpg .jpeg .png .webp .bmp .tif .tiff``, any case), or the
+            images of :func:`~i2i.infer.inputs.collect_inputs` (files, folders, lists).
+        out_dir: Destination folder; must not be, or be inside, an input folder.
+        limit: Translate only the first ``limit`` images.
         output_format: ``"same"`` keeps each input's format, ``"png"`` or ``"jpg"`` converts.
         quality: JPEG / WebP quality, 1-100.
         skip_existing: Skip inputs whose output exists (outputs are written atomically, so an existing
@@ -184,21 +190,32 @@ def translate_folder(
 
     Raises:
         FileNotFoundError: ``input_dir`` is not a folder.
-        ValueError: The folders overlap (see :func:`check_folders`) or an option is invalid.
+        ValueError: The folder holds no images, the folders overlap (see :func:`check_folders`), an
+            output would replace an input, or an option is invalid.
     """
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be in [1, 100], got {quality}")
-    input_dir, out_dir = Path(input_dir), Path(out_dir)
-    listing = scan_images(input_dir)
-    inputs = listing.files
-    targets = output_paths(inputs, input_dir, out_dir, output_format)
-    check_folders(input_dir, out_dir, list(targets.values()))
+    out_dir = Path(out_dir)
+    items = collect_inputs([input_dir], limit=limit) if isinstance(input_dir, (str, Path)) else input_dir
+    items = list(items)[:limit] if limit is not None else list(items)
+    problems = [item for item in items if item.problem is not None]
+    items = [item for item in items if item.problem is None]
+    targets = output_paths(items, out_dir, output_format)
+    for folder in dict.fromkeys(item.folder for item in items if item.folder is not None):
+        check_folders(folder, out_dir, list(targets.values()))
+    sources = {item.path.resolve(): item.path for item in items}
+    for dst in targets.values():
+        if dst.resolve() in sources:
+            raise ValueError(
+                f"{dst}: the output would replace the input {sources[dst.resolve()]}; choose another --out"
+            )
+    inputs = [item.path for item in items]
     workers = workers or min(4, os.cpu_count() or 1)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
 
     summary = TranslateSummary(
-        failed=[Failure(path, reason) for path, reason in listing.problems], backend=translator.backend.name
+        failed=[Failure(item.path, str(item.problem)) for item in problems], backend=translator.backend.name
     )
     todo: list[tuple[Path, Path]] = []
     for src in inputs:
@@ -213,6 +230,8 @@ def translate_folder(
         run = _FolderRun(translator, summary, advance, quality, workers, flush_after)
         run.execute(todo)
     summary.seconds = time.perf_counter() - start
+    failed = {f.path for f in summary.failed}
+    summary.outputs = [(src, dst) for src, dst in targets.items() if src not in failed and dst.is_file()]
     return summary
 
 

@@ -6,8 +6,9 @@ multiple. The steps, each a separate method so that the folder pipeline can run 
 threads:
 
 1. :meth:`Translator.prepare` (CPU, any thread): channels to the model's ``in_channels`` (gray -> RGB
-   repeats, RGB -> gray is BT.601 luma), the alpha of an RGBA image set aside, optional resize, uint8 ->
-   float in the value range, reflect padding to the size multiple.
+   repeats, RGB -> gray is BT.601 luma), the alpha of an RGBA image set aside, the test-time geometry
+   (:func:`fit_input`: resize or scale-width, then centre crop), uint8 -> float in the value range,
+   reflect padding to the size multiple.
 2. :meth:`Translator.run` (the accelerator): batches of prepared images of one shape, or tile by tile.
 3. :meth:`Translator.finish` (CPU, any thread): crop back, float -> uint8, alpha put back.
 """
@@ -25,7 +26,7 @@ from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
 from i2i.infer.tiling import pad_to_multiple, run_tiled, tile_overlap
 
-__all__ = ["MAX_BATCH_PIXELS", "Prepared", "Translator", "resized_shape"]
+__all__ = ["MAX_BATCH_PIXELS", "Prepared", "Translator", "fit_input", "resized_shape"]
 
 MAX_BATCH_PIXELS = 1 << 20
 """Pixels per network call (one 1024x1024 image, four of 512x512, sixteen of 256x256). Measured with
@@ -57,21 +58,65 @@ class Prepared:
         return tuple(self.array.shape)
 
 
-def resized_shape(height: int, width: int, shorter_side: int, multiple: int) -> tuple[int, int]:
-    """``(H, W)`` scaled so the shorter side is ``shorter_side``, each rounded to the nearest multiple.
+def resized_shape(
+    height: int, width: int, shorter_side: int, multiple: int, *, side: str = "shorter"
+) -> tuple[int, int]:
+    """``(H, W)`` scaled so the shorter side (or with ``side="width"`` the width) is ``shorter_side``,
+    each rounded to the nearest multiple.
 
     Example:
         >>> resized_shape(480, 640, 256, 4)
         (256, 340)
         >>> resized_shape(1000, 10, 7, 4)
         (700, 8)
+        >>> resized_shape(480, 640, 256, 4, side="width")
+        (192, 256)
     """
-    scale = shorter_side / min(height, width)
+    scale = shorter_side / (width if side == "width" else min(height, width))
 
     def snap(size: float) -> int:
         return max(multiple, round(size / multiple) * multiple)
 
     return snap(height * scale), snap(width * scale)
+
+
+def fit_input(
+    image: np.ndarray,
+    *,
+    multiple: int,
+    resize_to: int | None = None,
+    scale_width: int | None = None,
+    crop: int | None = None,
+) -> np.ndarray:
+    """The test-time geometry of the reference's test options, on a ``uint8`` ``(H, W, C)`` image.
+
+    First one resize: ``resize_to`` scales the shorter side to that many pixels (:func:`resized_shape`),
+    ``scale_width`` the width (the reference's ``--preprocess scale_width``; the height keeps the aspect
+    ratio), each side rounded to ``multiple``. Then ``crop`` takes the centred ``crop x crop`` window
+    (``--preprocess crop`` / ``scale_width_and_crop``, centred so that results repeat; a side shorter
+    than ``crop`` is kept whole). ``None`` skips a step.
+
+    Example:
+        >>> fit_input(np.zeros((300, 400, 3), np.uint8), multiple=4, scale_width=200, crop=128).shape
+        (128, 128, 3)
+        >>> fit_input(np.zeros((300, 400, 3), np.uint8), multiple=4, scale_width=200).shape
+        (152, 200, 3)
+    """
+    if resize_to is not None and scale_width is not None:
+        raise ValueError("resize and scale_width both set the size; choose one")
+    for name, value in (("resize", resize_to), ("scale_width", scale_width), ("crop", crop)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be a positive number of pixels, got {value}")
+    height, width = image.shape[:2]
+    if resize_to is not None:
+        image = resize(image, *resized_shape(height, width, resize_to, multiple))
+    elif scale_width is not None:
+        image = resize(image, *resized_shape(height, width, scale_width, multiple, side="width"))
+    if crop is not None:
+        height, width = image.shape[:2]
+        top, left = max(0, (height - crop) // 2), max(0, (width - crop) // 2)
+        image = np.ascontiguousarray(image[top : top + crop, left : left + crop])
+    return image
 
 
 class Translator:
@@ -93,6 +138,9 @@ class Translator:
         overlap: Overlap of neighbouring tiles in pixels.
         resize: Scale each image so its shorter side is this many pixels (each side rounded to the size
             multiple); the output has the resized size. ``None`` keeps the input size.
+        scale_width: Scale each image to this width instead, keeping its aspect ratio (the reference's
+            ``--preprocess scale_width``).
+        crop: Then translate only the centred ``crop x crop`` window (see :func:`fit_input`).
         direction: PyTorch files with both generators (CycleGAN): ``"a2b"`` or ``"b2a"``.
         domain: Multi-domain (StarGAN) models: the target domain name (required for them).
         mode: OpenVINO: ``"latency"`` (one request on all cores: single images) or ``"throughput"``
@@ -117,11 +165,14 @@ class Translator:
         direction: str | None = None,
         domain: str | None = None,
         mode: str = "latency",
+        scale_width: int | None = None,
+        crop: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if resize is not None and resize < 1:
-            raise ValueError(f"resize must be a positive number of pixels, got {resize}")
+        fit_input(
+            np.zeros((1, 1, 1), np.uint8), multiple=1, resize_to=resize, scale_width=scale_width, crop=crop
+        )
         self.backend = load_backend(
             model,
             backend=backend,
@@ -134,15 +185,18 @@ class Translator:
         self.card = self.backend.card
         if tile is not None:
             tile_overlap(tile, overlap, self.card.size_multiple, self.card.min_side)
-        if resize is not None and resize < self.card.min_side:
-            raise ValueError(
-                f"--resize {resize} is smaller than this {self.card.arch} model takes "
-                f"(at least {self.card.min_side} px per side)"
-            )
+        for option, side in (("--resize", resize), ("--scale-width", scale_width), ("--crop", crop)):
+            if side is not None and side < self.card.min_side:
+                raise ValueError(
+                    f"{option} {side} is smaller than this {self.card.arch} model takes "
+                    f"(at least {self.card.min_side} px per side)"
+                )
         self.batch_size = batch_size
         self.tile = tile
         self.overlap = overlap
         self.resize = resize
+        self.scale_width = scale_width
+        self.crop = crop
         low, high = self.card.value_range
         self._low = float(low)
         self._scale = (float(high) - float(low)) / 255.0
@@ -161,12 +215,11 @@ class Translator:
         if image.shape[2] == 4 and self.card.in_channels != 4:
             alpha, image = image[:, :, 3], image[:, :, :3]
         image = convert_channels(image, self.card.in_channels)
+        geometry = {"resize_to": self.resize, "scale_width": self.scale_width, "crop": self.crop}
+        image = fit_input(image, multiple=self.card.size_multiple, **geometry)  # the training resize
+        if alpha is not None:
+            alpha = fit_input(alpha[:, :, None], multiple=self.card.size_multiple, **geometry)[:, :, 0]
         height, width = image.shape[:2]
-        if self.resize is not None:
-            height, width = resized_shape(height, width, self.resize, self.card.size_multiple)
-            image = resize(image, height, width)  # the training pipeline's resize
-            if alpha is not None:
-                alpha = resize(alpha, height, width)[:, :, 0]
         self.card.check_image_size(height, width)
         chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
         chw *= self._scale

@@ -66,7 +66,8 @@ def cycle_loss(real: Tensor, reconstructed: Tensor, *, reduction: Reduction = "m
 def identity_loss(real: Tensor, mapped: Tensor, *, reduction: Reduction = "mean") -> Tensor:
     """Identity loss ``mean(|G(b) - b|)``: a generator into domain B should leave B images unchanged.
 
-    CycleGAN uses it (weighted by ``lambda_identity * lambda_cycle``) to preserve colour composition.
+    CycleGAN uses it (weighted by ``lambda_identity`` times the cycle weight of the generated domain)
+    to preserve colour composition.
 
     Args:
         real: Real images of the generator's output domain, ``real_b``, in [-1, 1].

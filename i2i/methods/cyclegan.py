@@ -9,7 +9,9 @@ Names map to the paper as follows (X = domain a, Y = domain b)::
 G and F minimise the adversarial losses (least squares in the paper), the cycle losses
 ``|F(G(x)) - x|_1`` and ``|G(F(y)) - y|_1`` weighted by lambda = 10, and the identity losses
 ``|G(y) - y|_1`` and ``|F(x) - x|_1`` weighted by ``0.5 * lambda`` (section 5.2, used for photo <->
-painting). The discriminators see fakes through a history of 50 images (section 4).
+painting). Each direction may have its own lambda (the reference's ``lambda_A`` for the cycle
+x -> G -> F -> x and ``lambda_B`` for y -> F -> G -> y); the identity loss of the generator that
+produces a domain uses that domain's lambda, as in the reference (``G(y) ~ y`` with lambda_B). The discriminators see fakes through a history of 50 images (section 4).
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ _OPPOSITE = {"a2b": "b2a", "b2a": "a2b"}
 class CycleGANSection(MethodSection):
     """CycleGAN's ``model:`` keys: cycle consistency and identity weights, the fake history (Zhu et al. 2017)."""
 
-    lambda_cycle: float = Field(default=10.0, ge=0.0)  # lambda_A = lambda_B in the reference
+    lambda_cycle: float = Field(default=10.0, ge=0.0)  # the cycle weight of both directions
+    # per direction (the reference's lambda_A, lambda_B); None: lambda_cycle
+    lambda_a: float | None = Field(default=None, ge=0.0)  # cycle a -> b -> a, identity F(x) ~ x
+    lambda_b: float | None = Field(default=None, ge=0.0)  # cycle b -> a -> b, identity G(y) ~ y
     lambda_identity: float = Field(default=0.5, ge=0.0)  # identity weight, relative to lambda_cycle
     # history of generated images shown to D; 0 disables. At most 1000 (20x the reference's 50): the pool
     # holds that many images in memory
@@ -64,7 +69,11 @@ class CycleGAN(Method):
         out_channels: Channels of domain b images.
         gan_mode: A name in :data:`i2i.losses.GAN_MODES` (``"lsgan"`` in the paper).
         lambda_cycle: Weight of each cycle loss (10).
-        lambda_identity: Identity weight as a fraction of ``lambda_cycle`` (0.5); 0 disables it.
+        lambda_a: Weight of the cycle ``F(G(x)) ~ x`` and, times ``lambda_identity``, of the identity
+            ``F(x) ~ x`` (the reference's ``lambda_A``); ``None``: ``lambda_cycle``.
+        lambda_b: Weight of the cycle ``G(F(y)) ~ y`` and, times ``lambda_identity``, of the identity
+            ``G(y) ~ y`` (the reference's ``lambda_B``); ``None``: ``lambda_cycle``.
+        lambda_identity: Identity weight as a fraction of the cycle weights (0.5); 0 disables it.
         pool_size: Images in each fake history (50); 0 disables the pools.
         lr: Adam learning rate of all networks.
         betas: Adam ``(beta1, beta2)``; ``(0.5, 0.999)`` in the reference.
@@ -108,6 +117,8 @@ class CycleGAN(Method):
         gan_mode: str = "lsgan",
         lambda_cycle: float = 10.0,
         lambda_identity: float = 0.5,
+        lambda_a: float | None = None,
+        lambda_b: float | None = None,
         pool_size: int = 50,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -124,7 +135,8 @@ class CycleGAN(Method):
                 f"the identity loss needs as many input as output channels (got {in_channels} and "
                 f"{out_channels}); set model.lambda_identity: 0"
             )
-        self.lambda_cycle = lambda_cycle
+        self.lambda_a = lambda_cycle if lambda_a is None else lambda_a
+        self.lambda_b = lambda_cycle if lambda_b is None else lambda_b
         self.lambda_identity = lambda_identity
         self.direction = direction
         self.generator_arch = generator
@@ -166,7 +178,9 @@ class CycleGAN(Method):
                 loss_gan_ba = generator_loss(self.d_a(fake_a), self.gan_mode)
                 loss_cycle_a = cycle_loss(real_a, rec_a)
                 loss_cycle_b = cycle_loss(real_b, rec_b)
-                loss_g = loss_gan_ab + loss_gan_ba + self.lambda_cycle * (loss_cycle_a + loss_cycle_b)
+                loss_g = (
+                    loss_gan_ab + loss_gan_ba + self.lambda_a * loss_cycle_a + self.lambda_b * loss_cycle_b
+                )
                 losses = {
                     "g": loss_g,
                     "g/gan_ab": loss_gan_ab,
@@ -177,7 +191,9 @@ class CycleGAN(Method):
                 if self.lambda_identity > 0:
                     loss_idt_b = identity_loss(real_b, self.g_ab(real_b))  # G(y) ~ y
                     loss_idt_a = identity_loss(real_a, self.g_ba(real_a))  # F(x) ~ x
-                    loss_g = loss_g + self.lambda_cycle * self.lambda_identity * (loss_idt_a + loss_idt_b)
+                    loss_g = loss_g + self.lambda_identity * (
+                        self.lambda_a * loss_idt_a + self.lambda_b * loss_idt_b
+                    )
                     losses |= {"g": loss_g, "g/idt_a": loss_idt_a, "g/idt_b": loss_idt_b}
                 self.step(self.optimizers["g"], loss_g)
 
@@ -255,6 +271,8 @@ def cyclegan(*, recipe: Any) -> CycleGAN:
         out_channels=data.out_channels,
         lambda_cycle=model.lambda_cycle,
         lambda_identity=model.lambda_identity,
+        lambda_a=model.lambda_a,
+        lambda_b=model.lambda_b,
         pool_size=model.pool_size,
         direction=data.direction,
         seed=train.seed,

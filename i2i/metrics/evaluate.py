@@ -35,8 +35,9 @@ from torch.utils.data import Dataset
 
 from i2i.card import ModelCard
 from i2i.config.load import parse_recipe_yaml
+from i2i.config.schema import HIGHER_IS_BETTER
 from i2i.data import Geometry, build_dataset, data_layout, to_uint8
-from i2i.data.io import IMAGE_EXTENSIONS
+from i2i.data.layouts import detect_layout
 from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.backends import Backend, torch_device
@@ -52,7 +53,6 @@ from i2i.metrics.inception import (
 from i2i.metrics.paired import PairedAccumulator
 from i2i.run_dir import RunDir
 
-HIGHER_IS_BETTER = {"fid": False, "kid": False, "psnr": True, "ssim": True, "l1": False}
 PAIRED_METRICS = ("psnr", "ssim", "l1")  # each output against its own target
 FEATURE_METRICS = ("fid", "kid")  # the set of outputs against the set of targets, in FID Inception features
 METRICS = (*PAIRED_METRICS, *FEATURE_METRICS)
@@ -113,7 +113,7 @@ class TestData:
         data: dict[str, Any] = dict(section) if isinstance(section, dict) else {}
         split = split or str(data.get("test_split", "test"))
         root_path = str(root) if root is not None else str(data.get("root", ""))
-        layout = layout or data.get("layout") or _detect_layout(Path(root_path), split)
+        layout = layout or data.get("layout") or detect_layout(root_path, split)
         if data_layout(layout).needs_root and not root_path:
             raise ValueError(f"no test data: the {layout!r} layout needs --data DIR")
         keys = {f.name for f in dataclasses.fields(cls)} - {"layout", "root", "split", "direction"}
@@ -143,21 +143,6 @@ class TestData:
             synthetic_size=self.synthetic_size,
             synthetic_count=self.synthetic_count,
         )
-
-
-def _detect_layout(root: Path, split: str) -> str:
-    if (root / split / "A").is_dir() or (root / "A").is_dir():
-        return "paired"
-    if (root / f"{split}A").is_dir() and (root / f"{split}B").is_dir():
-        return "unaligned"
-    if (root / split).is_dir() and any(
-        p.suffix.lower() in IMAGE_EXTENSIONS for p in (root / split).iterdir()
-    ):
-        return "aligned"
-    raise ValueError(
-        f"cannot tell the layout of {str(root)!r}: expected {split}/A + {split}/B (paired), "
-        f"{split}A + {split}B (unaligned) or {split}/ with A|B images (aligned); pass --layout"
-    )
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 from i2i.train.checkpoint import load_checkpoint, save_checkpoint
-from i2i.train.schedules import create_scheduler, lr_factor
+from i2i.train.schedules import Plateau, Schedules, create_scheduler, lr_factor
 from i2i.train.trainer import NonFiniteLossError, RunDirError, TrainResult, resolve_device, train
 
 __all__ = [
     "NonFiniteLossError",
+    "Plateau",
     "RunDirError",
+    "Schedules",
     "TrainResult",
     "create_scheduler",
     "load_checkpoint",

@@ -28,7 +28,7 @@ from safetensors.torch import load_file
 
 from i2i.files import atomic_path, write_text_atomic
 from i2i.methods import Method
-from i2i.run_dir import STATE_FILE, WEIGHTS_FILE, RunDir, checkpoint_name
+from i2i.run_dir import STATE_FILE, WEIGHTS_FILE, RunDir, checkpoint_name, checkpoint_step
 from i2i.weights import save_weights
 
 __all__ = [
@@ -93,6 +93,7 @@ def save_checkpoint(
     recipe: str = "",
     crop_size: int | None = None,
     keep: int | None = None,
+    keep_every_steps: int | None = None,
 ) -> Path:
     """Write checkpoint ``step`` of ``method`` into ``run_dir`` and point ``checkpoints/last`` at it.
 
@@ -104,6 +105,8 @@ def save_checkpoint(
         recipe: The resolved recipe YAML, stored with each generator description.
         crop_size: Training crop size, stored with each generator description.
         keep: Keep only the newest ``keep`` checkpoints (None keeps all).
+        keep_every_steps: With ``keep``, also keep every checkpoint whose step is a multiple of this
+            (the trainer passes ``train.keep_every_epochs`` epochs in steps: one checkpoint every N epochs).
 
     Returns:
         The checkpoint directory.
@@ -121,17 +124,30 @@ def save_checkpoint(
     )
     write_text_atomic(run.last_pointer, directory.name + "\n")
     if keep is not None:
-        prune_checkpoints(run_dir, keep)
+        prune_checkpoints(run_dir, keep, keep_every_steps=keep_every_steps)
     return directory
 
 
-def prune_checkpoints(run_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` checkpoint directories (never those ``last`` or ``best`` name)."""
+def prune_checkpoints(run_dir: Path, keep: int, *, keep_every_steps: int | None = None) -> list[Path]:
+    """Delete all but the newest ``keep`` checkpoint directories and return the deleted ones.
+
+    Never deleted: those ``last`` or ``best`` name, and, with ``keep_every_steps``, those whose step is a
+    multiple of it (the milestones, e.g. one every 5 epochs as the reference keeps).
+    """
+    if keep_every_steps is not None and keep_every_steps < 1:
+        raise ValueError(f"keep_every_steps must be positive, got {keep_every_steps}")
     run = RunDir(run_dir)
     pointers = [run.last_pointer, run.best_pointer]
     named = {p.read_text(encoding="utf-8").strip() for p in pointers if p.is_file()}
+
+    def milestone(directory: Path) -> bool:
+        step = checkpoint_step(directory.name)
+        return keep_every_steps is not None and step is not None and step % keep_every_steps == 0
+
     directories = run.checkpoint_dirs()
-    removed = [p for p in directories[: max(0, len(directories) - keep)] if p.name not in named]
+    removed = [
+        p for p in directories[: max(0, len(directories) - keep)] if p.name not in named and not milestone(p)
+    ]
     for directory in removed:
         shutil.rmtree(directory)
     return removed

@@ -38,6 +38,7 @@ from torch.utils.data import get_worker_info as _worker_info
 
 from i2i.card import ModelCard
 from i2i.config import Recipe, load_recipe, recipe_to_yaml
+from i2i.config.schema import HIGHER_IS_BETTER
 from i2i.data import Geometry, build_dataset, data_layout
 from i2i.files import write_text_atomic
 from i2i.methods import Batch, Method, create_method
@@ -71,7 +72,7 @@ from i2i.train.distributed import (
 )
 from i2i.train.loader import DataWarnings, EpochLoader
 from i2i.train.logging import RunLogger, mean_losses, truncate_metrics
-from i2i.train.schedules import create_scheduler
+from i2i.train.schedules import Plateau, Schedules
 
 __all__ = ["Evaluator", "NonFiniteLossError", "RunDirError", "TrainResult", "resolve_device", "train"]
 
@@ -82,6 +83,7 @@ RUN_CONTROL_FIELDS: tuple[str, ...] = (
     "train.sample_every",
     "train.checkpoint_every",
     "train.keep_checkpoints",
+    "train.keep_every_epochs",
     "train.log_every",
     "train.device",
     "data.num_workers",
@@ -315,12 +317,21 @@ class _Run:
             seed=t.seed,
             warnings=self.data_warnings,
         )
-        self.schedulers = {
-            name: create_scheduler(
-                opt, t.schedule, epochs=t.epochs, epochs_decay=t.epochs_decay, step_size=t.step_size
-            )
-            for name, opt in self.method.optimizers.items()
-        }
+        self.schedules = Schedules(
+            self.method.optimizers,
+            t.schedule,
+            epochs=t.epochs,
+            epochs_decay=t.epochs_decay,
+            step_size=t.step_size,
+            plateau=Plateau(
+                metric=t.plateau_metric,
+                mode="max" if t.plateau_metric == "eval" and HIGHER_IS_BETTER[t.eval_metric] else "min",
+                factor=t.plateau_factor,
+                patience=t.plateau_patience,
+                threshold=t.plateau_threshold,
+                min_lr=t.plateau_min_lr,
+            ),
+        )
         self.scaler = torch.amp.GradScaler(self.device.type) if t.precision == "fp16" else None
         self.method.scaler = self.scaler
         self.sampler_generator = torch.Generator().manual_seed(t.seed)
@@ -394,8 +405,9 @@ class _Run:
                         self._save()
                     if self.evaluator is not None and t.eval_every and self.step % t.eval_every == 0:
                         self._save()  # the evaluated weights are a checkpoint that can become 'best'
-                        if self.is_main:
-                            self._evaluate(log)
+                        metrics = self._evaluate(log) if self.is_main else {}
+                        if self.schedules.on_eval:  # every rank steps the plateau with rank 0's value
+                            self.schedules.evaluated(gather_objects(metrics, self.context)[0][t.eval_metric])
                     if all_ranks_agree(interrupted(), self.context, self.device):
                         self._save()
                         raise KeyboardInterrupt
@@ -476,13 +488,13 @@ class _Run:
         self.step += 1
         self.position += 1
         self.last_losses = dict(zip(names, values, strict=True))
+        self.schedules.observe(self.last_losses)  # the mean over ranks: every rank steps alike
         return self.last_losses
 
     def _end_epoch(self) -> None:
         self.epoch += 1
         self.position = 0
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        self.schedules.end_epoch()
         self.epoch_sampler_state = self.sampler_generator.get_state()
 
     def _lrs(self) -> dict[str, float]:
@@ -524,7 +536,7 @@ class _Run:
 
     # -- evaluation -------------------------------------------------------------------------------
 
-    def _evaluate(self, log: RunLogger) -> None:
+    def _evaluate(self, log: RunLogger) -> dict[str, float]:
         """Evaluate the a->b generator with the evaluator; it keeps the best checkpoint by its metric.
 
         The RNG states are restored afterwards, so a run with evaluation trains exactly as one without.
@@ -548,6 +560,7 @@ class _Run:
         log.log_eval(self.step, metrics)
         text = " ".join(f"{name} {value:.4g}" for name, value in metrics.items())
         log.message(f"step {self.step}: {text}{' (best)' if is_best else ''}")
+        return metrics
 
     # -- checkpoints ------------------------------------------------------------------------------
 
@@ -559,7 +572,7 @@ class _Run:
             "epoch": self.epoch,
             "position": self.position,
             "optimizers": {name: opt.state_dict() for name, opt in self.method.optimizers.items()},
-            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
+            "schedulers": self.schedules.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
             "method": self.method.extra_state(),
             "rng": get_rng_state(),
@@ -578,10 +591,16 @@ class _Run:
                     recipe=self.recipe_yaml,
                     crop_size=self.recipe.data.crop_size,
                     keep=self.recipe.train.keep_checkpoints,
+                    keep_every_steps=self._milestone_steps(),
                 )
         else:
             self.checkpoint = self.run_paths.checkpoint(self.step)
         self.last_saved_step = self.step
+
+    def _milestone_steps(self) -> int | None:
+        """``train.keep_every_epochs`` in steps: every checkpoint at a multiple of it is kept."""
+        every = self.recipe.train.keep_every_epochs
+        return every * self.steps_per_epoch if every is not None else None
 
     def _load_newest_good(self, newest: Path) -> Path:
         """Load ``newest``, or else the newest older complete checkpoint that loads (a damaged file must
@@ -611,8 +630,7 @@ class _Run:
             state = load_checkpoint(directory, self.method)
         for name, opt in self.method.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][name])
+        self.schedules.load_state_dict(state["schedulers"])
         if self.scaler is not None and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         ranks = state.get("ranks", [])

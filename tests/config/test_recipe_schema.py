@@ -317,3 +317,11 @@ def test_method_layouts_and_classes_come_from_the_layout_registry() -> None:
     cyclegan = recipe_type("cyclegan").model_validate({"method": "cyclegan", "name": "x"})
     with pytest.raises(ValueError, match=r"data\.layout: 'unaligned' has no classes"):
         cyclegan.data.classes  # noqa: B018
+
+
+def test_plateau_on_eval_needs_evaluations() -> None:
+    train = {"schedule": "plateau", "plateau_metric": "eval"}
+    message = _error({"method": "pix2pix", "name": "x", "train": train})
+    assert "train.plateau_metric: 'eval' follows the evaluations; set train.eval_every" in message
+    recipe = validate_recipe({"method": "pix2pix", "name": "x", "train": {**train, "eval_every": 10}}, "r")
+    assert (recipe.train.plateau_factor, recipe.train.plateau_patience) == (0.2, 5)  # the reference's

@@ -94,6 +94,29 @@ def test_cyclegan_step_gives_finite_losses_and_updates_all_networks() -> None:
     assert torch.allclose(losses["g"], total)
 
 
+def test_cyclegan_weighs_each_direction_with_its_own_lambda() -> None:
+    """lambda_a weighs the a -> b -> a cycle and F(x) ~ x, lambda_b the other cycle and G(y) ~ y
+    (the reference's lambda_A / lambda_B); an unset one falls back to lambda_cycle."""
+    recipe = load_recipe(
+        "demo_cyclegan", [*TINY, "model.lambda_a=3", "model.lambda_cycle=7", "model.lambda_identity=0.5"]
+    )
+    method = create_method(recipe)
+    assert isinstance(method, CycleGAN) and (method.lambda_a, method.lambda_b) == (3.0, 7.0)
+    torch.manual_seed(0)
+    batch = Batch(torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
+    losses = method.training_step(batch).losses
+    total = (
+        losses["g/gan_ab"]
+        + losses["g/gan_ba"]
+        + 3 * losses["g/cycle_a"]
+        + 7 * losses["g/cycle_b"]
+        + 0.5 * (3 * losses["g/idt_a"] + 7 * losses["g/idt_b"])
+    )
+    assert torch.allclose(losses["g"], total)
+    default = create_method(load_recipe("demo_cyclegan", TINY))
+    assert isinstance(default, CycleGAN) and default.lambda_a == default.lambda_b == 10.0
+
+
 def test_cyclegan_identity_needs_equal_channels() -> None:
     with pytest.raises(ValueError, match="identity"):
         CycleGAN(generator="resnet_6blocks", generator_kwargs={"base_channels": 2}, in_channels=1)

@@ -99,3 +99,27 @@ def test_evaluation_without_inception_weights_scores_the_paired_metrics(
     )
     (record,) = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
     assert {"psnr", "ssim", "l1"} <= record.keys() and "fid" not in record and record["num_images"] == 2
+
+
+def test_plateau_on_eval_steps_at_each_evaluation_in_the_metrics_direction(
+    tiny_recipe: TinyRecipe, tmp_path: Path
+) -> None:
+    scores = iter([20.0, 25.0, 24.0, 26.0])  # PSNR, higher is better: the third one is a plateau
+
+    def evaluator(run_dir: Path, generator: Any, card: Any, **kwargs: Any) -> tuple[dict[str, float], bool]:
+        return {"psnr": next(scores)}, False
+
+    recipe = tiny_recipe(
+        "demo_pix2pix",
+        "train.max_steps=8",
+        "train.eval_every=2",
+        "train.eval_metric=psnr",
+        "train.schedule=plateau",
+        "train.plateau_metric=eval",
+        "train.plateau_patience=0",
+        "train.plateau_factor=0.5",
+    )
+    train(recipe, tmp_path, progress=False, evaluator=evaluator)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    # logged before the evaluation of the same step: the halving after step 6 shows from step 7 on
+    assert [line["lr/g"] for line in lines] == pytest.approx([2e-4] * 6 + [1e-4] * 2)

@@ -55,6 +55,36 @@ def test_resume_equals_an_uninterrupted_run(
     assert second.losses == whole.losses
 
 
+@pytest.mark.slow  # three short trainings
+def test_plateau_schedule_reduces_the_lr_and_resumes_exactly(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
+    # 4 steps per epoch; threshold 0.99 makes every epoch after the first a plateau, patience 0 reacts
+    # at once: lr 2e-4 for epochs 1-2, x0.5 after epoch 2. The split run stops mid-epoch 2 (step 6), so
+    # the epoch mean it resumes must include the steps before the stop.
+    plateau = [
+        "train.schedule=plateau",
+        "train.plateau_metric=d",
+        "train.plateau_patience=0",
+        "train.plateau_factor=0.5",
+        "train.plateau_threshold=0.99",
+        "train.epochs=3",
+        "train.epochs_decay=0",
+    ]
+    whole = train(tiny_recipe("demo_pix2pix", *plateau, "train.max_steps=10"), tmp_path / "w", progress=False)
+    train(tiny_recipe("demo_pix2pix", *plateau, "train.max_steps=6"), tmp_path / "s", progress=False)
+    second = train(
+        tiny_recipe("demo_pix2pix", *plateau, "train.max_steps=10"), tmp_path / "s", progress=False
+    )
+    lines = [json.loads(line) for line in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
+    # the lr logged with step 8 is the one after epoch 2 ended
+    assert [line["lr/g"] for line in lines] == pytest.approx([2e-4] * 7 + [1e-4] * 3)
+    assert [line["lr/d"] for line in lines][-1] == pytest.approx(1e-4)
+    states = [torch.load(r.checkpoint / "state.pt", weights_only=True) for r in (whole, second)]  # type: ignore[operator]
+    assert states[0]["schedulers"] == states[1]["schedulers"]
+    assert states[0]["schedulers"]["_epoch_loss"]["steps"] == 2  # steps 9 and 10 of epoch 3
+    expected, actual = _weights(whole.checkpoint), _weights(second.checkpoint)
+    assert all(torch.equal(expected[key], actual[key]) for key in expected)
+
+
 def test_run_directory_layout_and_checkpoint_contents(tiny_recipe: TinyRecipe, tmp_path: Path) -> None:
     result = train(tiny_recipe("demo_cyclegan", "train.max_steps=5"), tmp_path, progress=False)
     assert (tmp_path / "recipe.yaml").read_text().startswith("method: cyclegan")
@@ -96,6 +126,21 @@ def test_keep_checkpoints_prunes_old_ones(tiny_recipe: TinyRecipe, tmp_path: Pat
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == [
         "step_00000005",
         "step_00000006",
+    ]
+
+
+def test_keep_every_epochs_keeps_milestones_besides_the_newest(
+    tiny_recipe: TinyRecipe, tmp_path: Path
+) -> None:
+    # 3 epochs of 4 steps, a checkpoint every step: the newest 2 (11, 12) and the end of epoch 2 (8);
+    # the end of epoch 1 (4) is not a milestone, and epoch 3's end (12) is kept as one of the newest
+    overrides = ["train.epochs=3", "train.epochs_decay=0", "train.checkpoint_every=1"]
+    recipe = tiny_recipe("demo_pix2pix", *overrides, "train.keep_checkpoints=2", "train.keep_every_epochs=2")
+    train(recipe, tmp_path, progress=False)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*")) == [
+        "step_00000008",
+        "step_00000011",
+        "step_00000012",
     ]
 
 
