@@ -489,7 +489,6 @@ def translate(
     from i2i.infer.pipeline import OutputFormat, translate_folder
     from i2i.pretrained import resolve_model
 
-    items = collect_inputs(inputs or [], list_file=files_from, limit=limit)
     translator = Translator(
         resolve_model(model),
         backend=backend,
@@ -505,6 +504,7 @@ def translate(
         scale_width=scale_width,
         crop=crop,
     )
+    items = collect_inputs(inputs or [], list_file=files_from, limit=limit)  # after the model's checks
     summary = translate_folder(
         translator,
         items,

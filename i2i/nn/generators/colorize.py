@@ -34,6 +34,7 @@ class ColorizationGenerator(nn.Module):
         - Output: :math:`(B, 3, H, W)` sRGB in [-1, 1] with the input's lightness.
 
     Example:
+        >>> import torch
         >>> g = colorize(net="resnet_6blocks", base_channels=4)
         >>> g(torch.zeros(1, 3, 16, 16)).shape, g.size_multiple
         (torch.Size([1, 3, 16, 16]), 4)
