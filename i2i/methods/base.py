@@ -17,7 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
-from i2i.card import ModelCard
+from i2i.card import ModelCard, describe_generator
 from i2i.losses import discriminator_loss, gan_objective, gradient_penalty
 from i2i.losses._reduction import Predictions
 from i2i.registry import Builder, Registry
@@ -172,6 +172,8 @@ class Method(nn.Module):
     """
 
     method_name: ClassVar[str] = ""
+    generator_arch: str
+    """Registered name of the method's generator(s), set by each constructor."""
     generator_names: ClassVar[tuple[str, ...]] = ("generator",)
     """The method's inference generators, by attribute name (their tensors are prefixed ``name.``)."""
 
@@ -242,6 +244,21 @@ class Method(nn.Module):
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         """Descriptions of the method's inference generators, keyed by their network name prefix."""
         raise NotImplementedError
+
+    def generator_card(self, name: str, *, recipe: str, crop_size: int | None, **fields: Any) -> ModelCard:
+        """The card of the generator network ``name`` (``"generator"``, ``"g_ab"`` ...): its architecture
+        (``self.generator_arch``) and builder kwargs (``self.<name>_kwargs``), this method, the training
+        crop and recipe, and key prefix ``"<name>."``; ``fields`` add or override (``direction``,
+        ``domains``, ``arch`` ...). The one place a method's card is assembled."""
+        values: dict[str, Any] = {
+            "arch": self.generator_arch,
+            "kwargs": getattr(self, f"{name}_kwargs"),
+            "method": self.method_name,
+            "crop_size": crop_size,
+            "recipe": recipe,
+            "key_prefix": f"{name}.",
+        }
+        return describe_generator(getattr(self, name), **(values | fields))
 
     @torch.no_grad()
     def sample(self, batch: Batch) -> dict[str, Tensor]:

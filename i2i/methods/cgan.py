@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from i2i.card import ModelCard, describe_generator
+from i2i.card import ModelCard
 from i2i.losses import generator_loss
 from i2i.methods.base import (
     METHODS,
@@ -226,16 +226,7 @@ class CGAN(Method):
 
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            describe_generator(
-                self.generator,
-                arch=self.generator_arch,
-                kwargs=self.generator_kwargs,
-                method=self.method_name,
-                crop_size=crop_size,
-                recipe=recipe,
-                key_prefix="generator.",
-                classes=tuple(self.classes),
-            )
+            self.generator_card("generator", recipe=recipe, crop_size=crop_size, classes=tuple(self.classes))
         ]
 
     @torch.no_grad()

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from i2i.card import ModelCard, describe_generator
+from i2i.card import ModelCard
 from i2i.methods.base import METHODS, Batch, recipe_kwargs
 from i2i.methods.pix2pix import Pix2Pix, Pix2PixSection
 from i2i.nn.color import lab_to_rgb_image
@@ -70,15 +70,13 @@ class Colorization(Pix2Pix):
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         kwargs = {**self.generator_kwargs, "net": self.generator_arch, "in_channels": 3, "out_channels": 3}
         return [
-            describe_generator(
-                self.generator,
+            self.generator_card(
+                "generator",
+                recipe=recipe,
+                crop_size=crop_size,
                 arch="colorize",
                 kwargs=kwargs,
                 direction="a2b",
-                method=self.method_name,
-                crop_size=crop_size,
-                recipe=recipe,
-                key_prefix="generator.",
             )
         ]
 

@@ -29,7 +29,7 @@ import torch
 from pydantic import Field, field_validator
 from torch import Tensor, nn
 
-from i2i.card import ModelCard, describe_generator
+from i2i.card import ModelCard
 from i2i.losses import generator_loss, patch_nce_loss
 from i2i.methods.base import (
     METHODS,
@@ -263,16 +263,7 @@ class CUT(Method):
 
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            describe_generator(
-                self.generator,
-                arch=self.generator_arch,
-                kwargs=self.generator_kwargs,
-                direction=self.direction,
-                method=self.method_name,
-                crop_size=crop_size,
-                recipe=recipe,
-                key_prefix="generator.",
-            )
+            self.generator_card("generator", recipe=recipe, crop_size=crop_size, direction=self.direction)
         ]
 
     @torch.no_grad()

@@ -23,7 +23,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from i2i.card import ModelCard, describe_generator
+from i2i.card import ModelCard
 from i2i.losses import cycle_loss, generator_loss, identity_loss
 from i2i.methods.base import (
     METHODS,
@@ -220,20 +220,10 @@ class CycleGAN(Method):
 
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            describe_generator(
-                network,
-                arch=self.generator_arch,
-                kwargs=kwargs,
-                direction=direction,
-                method=self.method_name,
-                crop_size=crop_size,
-                recipe=recipe,
-                key_prefix=prefix,
-            )
-            for prefix, network, kwargs, direction in (
-                ("g_ab.", self.g_ab, self.g_ab_kwargs, self.direction),
-                ("g_ba.", self.g_ba, self.g_ba_kwargs, _OPPOSITE[self.direction]),
-            )
+            self.generator_card("g_ab", recipe=recipe, crop_size=crop_size, direction=self.direction),
+            self.generator_card(
+                "g_ba", recipe=recipe, crop_size=crop_size, direction=_OPPOSITE[self.direction]
+            ),
         ]
 
     @torch.no_grad()

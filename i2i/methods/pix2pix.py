@@ -16,7 +16,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from i2i.card import ModelCard, describe_generator
+from i2i.card import ModelCard
 from i2i.losses import generator_loss, l1_loss
 from i2i.methods.base import (
     METHODS,
@@ -143,16 +143,7 @@ class Pix2Pix(Method):
 
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            describe_generator(
-                self.generator,
-                arch=self.generator_arch,
-                kwargs=self.generator_kwargs,
-                direction=self.direction,
-                method=self.method_name,
-                crop_size=crop_size,
-                recipe=recipe,
-                key_prefix="generator.",
-            )
+            self.generator_card("generator", recipe=recipe, crop_size=crop_size, direction=self.direction)
         ]
 
     @torch.no_grad()

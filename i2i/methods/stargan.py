@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from i2i.card import ModelCard, describe_generator
+from i2i.card import ModelCard
 from i2i.losses import generator_loss, l1_loss
 from i2i.methods.base import (
     METHODS,
@@ -191,16 +191,7 @@ class StarGAN(Method):
 
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         return [
-            describe_generator(
-                self.generator,
-                arch=self.generator_arch,
-                kwargs=self.generator_kwargs,
-                method=self.method_name,
-                crop_size=crop_size,
-                recipe=recipe,
-                key_prefix="generator.",
-                domains=tuple(self.domains),
-            )
+            self.generator_card("generator", recipe=recipe, crop_size=crop_size, domains=tuple(self.domains))
         ]
 
     @torch.no_grad()
