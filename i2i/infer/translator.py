@@ -15,15 +15,16 @@ threads:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from i2i.data.io import convert_channels
 from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
-from i2i.infer.tiling import pad_to_multiple, run_tiled
+from i2i.infer.tiling import RowReader, TileGrid, pad_to_multiple, run_tiled_rows, tile_batches
 
 __all__ = ["Prepared", "Translator", "resized_shape"]
 
@@ -80,6 +81,11 @@ class Translator:
         tile: Tile side in pixels for large images (a multiple of the model's size multiple);
             ``None`` runs whole images. Images that fit in one tile are not tiled.
         overlap: Overlap of neighbouring tiles in pixels.
+        tile_statistics: Instance-norm generators run tiled: ``"whole"`` (default) normalises every tile
+            with the whole image's statistics, measured tile by tile first (PyTorch models; see
+            :mod:`i2i.infer.statistics`), so tiled output matches whole-image output; ``"tile"``
+            normalises each tile with its own (one pass, but tiles differ in tone). ONNX models always
+            use each tile's own statistics.
         resize: Scale each image so its shorter side is this many pixels (each side rounded to the size
             multiple); the output has the resized size. ``None`` keeps the input size.
         direction: PyTorch files with both generators (CycleGAN): ``"a2b"`` or ``"b2a"``.
@@ -99,12 +105,15 @@ class Translator:
         batch_size: int = 4,
         tile: int | None = None,
         overlap: int = 32,
+        tile_statistics: Literal["whole", "tile"] = "whole",
         resize: int | None = None,
         direction: str | None = None,
         domain: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if tile_statistics not in ("whole", "tile"):
+            raise ValueError(f"tile_statistics must be whole or tile, got {tile_statistics!r}")
         if resize is not None and resize < 1:
             raise ValueError(f"resize must be a positive number of pixels, got {resize}")
         self.backend = load_backend(
@@ -119,6 +128,7 @@ class Translator:
         self.batch_size = batch_size
         self.tile = tile
         self.overlap = overlap
+        self.tile_statistics = tile_statistics
         self.resize = resize
         low, high = self.card.value_range
         self._low = float(low)
@@ -211,13 +221,33 @@ class Translator:
         return self.tile is not None and (height > self.tile or width > self.tile)
 
     def _run_tiled(self, prepared: Prepared) -> np.ndarray:
+        grid = self.tile_grid(prepared.height, prepared.width)
+        return np.concatenate(list(self.run_rows(grid.array_reader(prepared.array), grid)), axis=1)
+
+    def tile_grid(self, height: int, width: int) -> TileGrid:
+        """The tiles of an image of this size."""
         assert self.tile is not None
-        return run_tiled(
-            self.backend.run,
-            prepared.array,
-            tile=self.tile,
-            overlap=self.overlap,
-            out_channels=self.card.out_channels,
-            size_multiple=self.card.size_multiple,
-            batch_size=self.batch_size,
+        return TileGrid.for_image(
+            height, width, tile=self.tile, overlap=self.overlap, size_multiple=self.card.size_multiple
         )
+
+    def run_rows(self, read_rows: RowReader, grid: TileGrid) -> Iterator[np.ndarray]:
+        """Network output of a tiled image in bands, top to bottom (float ``(C_out, rows, width)``).
+
+        With ``tile_statistics="whole"`` and an instance-norm PyTorch generator, the tiles are read once
+        per norm layer first to measure the whole image's statistics.
+        """
+        norms = getattr(self.backend, "norms", None)
+        bands = run_tiled_rows(
+            self.backend.run, read_rows, grid, out_channels=self.card.out_channels, batch_size=self.batch_size
+        )
+        if norms is None or self.tile_statistics == "tile":
+            yield from bands
+            return
+
+        def tiles() -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
+            for y, chunk, batch in tile_batches(read_rows, grid, self.batch_size):
+                yield batch, [grid.region(y, x) for x in chunk]
+
+        with norms.whole_image(self.backend.run, tiles, grid.tile):
+            yield from bands
