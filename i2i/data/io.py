@@ -24,6 +24,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageReadError",
     "convert_channels",
+    "exif_orientation",
     "list_images",
     "read_image",
     "to_tensor",
@@ -85,7 +86,7 @@ def read_image(path: str | os.PathLike[str], channels: int | None = None) -> np.
     if decoded is None or decoded.size == 0:
         raise ImageReadError(path, "not a decodable image (corrupt, truncated or an unsupported format)")
     image = _to_uint8_rgb(decoded, path)
-    image = _apply_orientation(image, _exif_orientation(data))
+    image = _apply_orientation(image, exif_orientation(data))
     return convert_channels(image, channels) if channels is not None else image
 
 
@@ -255,8 +256,9 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _exif_orientation(data: bytes) -> int:
-    """The EXIF orientation tag (1-8) of a JPEG, PNG or WebP file; 1 when absent or unreadable."""
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation tag (1-8) of a JPEG, PNG or WebP file (or the start of one that holds its
+    metadata); 1 when absent or unreadable."""
     try:
         tiff = _find_exif_tiff(data)
         return _tiff_orientation(tiff) if tiff is not None else 1

@@ -13,6 +13,10 @@ Three stages run at once::
 * Images are grouped by shape (after padding) into batches of ``batch_size``; a partial group is run
   when the readers fall behind by more than ``flush_after`` seconds, when too many images wait in
   partial groups, and at the end.
+* With ``--tile`` and the ``large`` extra (pyvips) installed, a photo larger than a tile is streamed:
+  decoded in strips into a raw file beside its output, translated one row of tiles at a time, and
+  encoded in strips (:mod:`i2i.data.strips`), so memory stays flat from 12 to 100 megapixels. Photos with
+  alpha or an EXIF rotation, ``--resize`` and BMP output take the in-memory path.
 * Every output is written to a temporary file beside its destination and renamed over it, so an output
   that exists is complete; ``skip_existing`` then skips it without decoding its input.
 * A file that cannot be read, translated or written is recorded with a one-line reason and skipped;
@@ -35,6 +39,7 @@ from typing import Literal
 import numpy as np
 
 from i2i.data.io import ImageReadError, list_images, read_image, write_image
+from i2i.data.strips import StripReader, StripWriter, strips_available
 from i2i.infer.translator import Prepared, Translator
 
 __all__ = ["Failure", "TranslateSummary", "check_folders", "output_paths", "translate_folder"]
@@ -233,12 +238,13 @@ class _FolderRun:
         self.write_behind = 2 * batch + workers  # outputs waiting to be encoded
         self.max_waiting = 4 * batch  # images held in partial groups before the oldest group runs
         self.groups: dict[tuple[int, ...], list[_Job]] = {}
-        self.writes: deque[tuple[Path, Future[None]]] = deque()
+        self.writes: deque[tuple[Path, Future[object]]] = deque()
         self.writers: ThreadPoolExecutor | None = None
+        self.streams = tiled and translator.resize is None and strips_available()
 
     def execute(self, todo: Sequence[tuple[Path, Path]]) -> None:
         pending = iter(todo)
-        reads: deque[tuple[Path, Path, Future[Prepared]]] = deque()
+        reads: deque[tuple[Path, Path, Future[Prepared | StripReader]]] = deque()
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-read") as readers,
             ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-write") as writers,
@@ -251,7 +257,7 @@ class _FolderRun:
                     if item is None:
                         return
                     src, dst = item
-                    reads.append((src, dst, readers.submit(self._read, src)))
+                    reads.append((src, dst, readers.submit(self._read, src, dst)))
 
             refill()
             while reads:
@@ -268,7 +274,10 @@ class _FolderRun:
                     continue
                 reads.popleft()
                 refill()
-                self._add(_Job(src, dst, prepared))
+                if isinstance(prepared, StripReader):  # a large photo, streamed
+                    self._run_streamed(src, dst, prepared)
+                else:
+                    self._add(_Job(src, dst, prepared))
                 self._collect_writes(block=False)
             while self.groups:
                 self._run_oldest_group()
@@ -276,7 +285,16 @@ class _FolderRun:
 
     # --- stages ---------------------------------------------------------------------------------
 
-    def _read(self, src: Path) -> Prepared:  # reader thread
+    def _read(self, src: Path, dst: Path) -> Prepared | StripReader:  # reader thread
+        if self.streams and StripWriter.can_write(dst):
+            try:
+                reader = StripReader.open(src, scratch=dst)
+            except ValueError:
+                reader = None  # not for libvips: the in-memory reader names the reason
+            if reader is not None:
+                if self.translator.is_tiled(reader.height, reader.width):
+                    return reader
+                reader.close()
         return self.translator.prepare(read_image(src))
 
     def _write(self, job: _Job, output: np.ndarray) -> None:  # writer thread
@@ -312,6 +330,25 @@ class _FolderRun:
             self._collect_writes(block=True, keep=self.write_behind)
             assert self.writers is not None
             self.writes.append((job.src, self.writers.submit(self._write, job, output)))
+
+    def _run_streamed(self, src: Path, dst: Path, reader: StripReader) -> None:
+        """Translate a large photo strip by strip; its encoding goes to a writer thread."""
+        writer: StripWriter | None = None
+        try:
+            with reader:
+                writer = StripWriter(
+                    dst, reader.width, self.translator.card.out_channels, quality=self.quality
+                )
+                for band in self.translator.translate_rows(reader.rows, reader.height, reader.width):
+                    writer.write(band)
+        except Exception as error:
+            if writer is not None:
+                writer.close()
+            self._fail(src, error)
+            return
+        self._collect_writes(block=True, keep=self.write_behind)
+        assert self.writers is not None
+        self.writes.append((src, self.writers.submit(writer.finish)))
 
     def _collect_writes(self, *, block: bool, keep: int = 0) -> None:
         """Record finished writes in order; with ``block``, wait until at most ``keep`` are in flight."""

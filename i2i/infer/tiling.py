@@ -19,16 +19,20 @@ padding needs the pad to be smaller than the side; tiny images fall back to repe
 * tile origins are multiples of the size multiple (the overlap is rounded up to it): the strided
   convolutions of a tile then sample the same pixel grid as on the whole image.
 
-Only ``batch_size`` tiles of activations exist at a time, whatever the size of the photo.
+The tiles run one row at a time (:func:`run_tiled_rows`): the input is read one band of ``tile`` rows
+at a time (:data:`RowReader`) and the output is yielded band by band as soon as the next row of tiles no
+longer adds to it, so only one row of tiles exists at a time, whatever the size of the photo, and a
+caller can decode and encode the photo in strips (:mod:`i2i.data.strips`).
 
 Which networks tile exactly: a network whose output at a pixel depends only on a finite neighbourhood
 (ResNet with ``norm="none"`` or batch norm in eval mode, which is a fixed affine map) gives, at pixels
 farther than its receptive radius from a tile's inner edge, exactly the values of the whole image; with
 ``overlap / 4`` at least that radius, every pixel that gets any weight from a tile is exact, so tiled
-and whole-image outputs agree everywhere (up to float rounding). **Instance norm** (the CycleGAN default) normalises with the
-mean and variance of each tile, which differ from those of the whole image, so every tile has a
-slightly different colour balance; the cosine blend still hides the seams, but the result is not
-identical to whole-image inference. U-Net 256 sees its whole 256-pixel input at the bottleneck, so
+and whole-image outputs agree everywhere (up to float rounding). **Instance norm** (the CycleGAN
+default) normalises with the mean and variance of the image it sees; a tile normalised with its own
+statistics changes tone, so :class:`~i2i.infer.translator.Translator` first measures the whole image's
+statistics tile by tile (:mod:`i2i.infer.statistics`, over the regions of :meth:`TileGrid.region`) and
+then tiles with them fixed. U-Net 256 sees its whole 256-pixel input at the bottleneck, so
 tiles must be at least 512 pixels with 256 overlap (the overlap is at most half a tile).
 """
 

@@ -15,7 +15,7 @@ threads:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +24,15 @@ import numpy as np
 from i2i.data.io import convert_channels
 from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
-from i2i.infer.tiling import RowReader, TileGrid, pad_to_multiple, run_tiled_rows, tile_batches
+from i2i.infer.tiling import (
+    RowReader,
+    TileGrid,
+    pad_index,
+    pad_to,
+    pad_to_multiple,
+    run_tiled_rows,
+    tile_batches,
+)
 
 __all__ = ["Prepared", "Translator", "resized_shape"]
 
@@ -154,9 +162,7 @@ class Translator:
             image = resize(image, height, width)  # the training pipeline's resize
             if alpha is not None:
                 alpha = resize(alpha, height, width)[:, :, 0]
-        chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
-        chw *= self._scale
-        chw += self._low
+        chw = self._to_model(image)
         if not self.is_tiled(height, width):
             chw = pad_to_multiple(chw, self.card.size_multiple)
         return Prepared(np.ascontiguousarray(chw), height, width, alpha)
@@ -188,9 +194,7 @@ class Translator:
 
     def finish(self, prepared: Prepared, output: np.ndarray) -> np.ndarray:
         """Network output -> uint8 ``(H, W, C_out)``; with the input's alpha appended (gray becomes RGB)."""
-        out = output[:, : prepared.height, : prepared.width]
-        out = (out - self._low) / self._scale  # back to [0, 255]
-        pixels = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0)  # (H, W, C_out)
+        pixels = self._to_pixels(output[:, : prepared.height, : prepared.width])
         if prepared.alpha is None:
             return np.ascontiguousarray(pixels)
         rgb = convert_channels(pixels, 3) if pixels.shape[2] == 1 else pixels[:, :, :3]
@@ -214,7 +218,45 @@ class Translator:
         prepared = [self.prepare(image) for image in images]
         return [self.finish(p, out) for p, out in zip(prepared, self.run(prepared), strict=True)]
 
+    def translate_rows(
+        self, read_pixels: Callable[[np.ndarray], np.ndarray], height: int, width: int
+    ) -> Iterator[np.ndarray]:
+        """Translate a tiled image that is read and written in strips (without alpha or resize).
+
+        Args:
+            read_pixels: Row indices -> uint8 ``(n, width, C)`` gray or RGB rows of the image (e.g.
+                :meth:`i2i.data.strips.StripReader.rows`); called once per row of tiles and pass.
+            height: Rows of the image. ``width``: its columns.
+
+        Yields:
+            uint8 ``(rows, width, C_out)`` bands, top to bottom, equal to the rows of :meth:`translate`'s
+            result for the whole image.
+        """
+        if self.resize is not None:
+            raise ValueError("resize needs the whole image; translate_rows does not resize")
+        grid = self.tile_grid(height, width)
+        rows = pad_index(height, grid.padded_height)
+
+        def read_rows(start: int, stop: int) -> np.ndarray:  # (C_in, stop - start, W_padded)
+            pixels = convert_channels(read_pixels(rows[start:stop]), self.card.in_channels)
+            return pad_to(self._to_model(pixels), stop - start, grid.padded_width)
+
+        for band in self.run_rows(read_rows, grid):
+            yield self._to_pixels(band)
+
     # --- internals ----------------------------------------------------------------------------------
+
+    def _to_model(self, image: np.ndarray) -> np.ndarray:
+        """uint8 ``(H, W, C_in)`` -> float32 ``(C_in, H, W)`` in the model's value range."""
+        chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
+        chw *= self._scale
+        chw += self._low
+        return chw
+
+    def _to_pixels(self, output: np.ndarray) -> np.ndarray:
+        """Float ``(C_out, H, W)`` in the model's value range -> uint8 ``(H, W, C_out)``."""
+        out = (output - self._low) / self._scale  # back to [0, 255]
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
     def is_tiled(self, height: int, width: int) -> bool:
         """Whether an image of this (output) size goes through the network tile by tile."""
