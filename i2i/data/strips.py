@@ -9,8 +9,9 @@ JPEG, PNG, WebP and TIFF top to bottom with a few strips in memory:
   Tiled inference reads each row of tiles several times (once per norm layer when it measures whole-image
   statistics, see :mod:`i2i.infer.statistics`), and reflect padding at the bottom reads rows back up, so
   the raw file gives random access at the price of ``H x W x C`` bytes of disk.
-* :class:`StripWriter` appends finished rows to a raw temporary file and at the end has libvips encode it
-  top to bottom into a temporary file that replaces the destination (:func:`~i2i.files.atomic_path`).
+* :class:`StripWriter` appends finished rows to an uncompressed temporary TIFF and at the end has libvips
+  encode it top to bottom into a temporary file that replaces the destination
+  (:func:`~i2i.files.atomic_path`).
 
 The decoded pixels are exactly what :func:`~i2i.data.io.read_image` returns (RGB order, 16-bit scaled
 the same way), so a streamed translation equals the in-memory one bit for bit. Like
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -136,20 +138,29 @@ class StripReader:
 class StripWriter:
     """Rows appended top to bottom, encoded by libvips into ``path`` at :meth:`finish`; see the module doc.
 
+    The rows go to an uncompressed TIFF beside ``path`` (pixels first, the directory at the end, strips of
+    :data:`ROWS_PER_STRIP` rows), which libvips reads back strip by strip without mapping it into memory
+    (a raw file would be mapped whole, and its pages would count against the process).
+
     Args:
         path: Destination; suffix ``.jpg``, ``.jpeg``, ``.png``, ``.webp``, ``.tif`` or ``.tiff``.
-        width: Columns. ``channels``: 1 or 3.
+        height: Rows that will be written. ``width``: columns. ``channels``: 1 or 3.
         quality: JPEG / WebP quality, 1-100.
     """
 
-    def __init__(self, path: Path, width: int, channels: int, *, quality: int = 95) -> None:
+    ROWS_PER_STRIP = 16
+
+    def __init__(self, path: Path, height: int, width: int, channels: int, *, quality: int = 95) -> None:
         if Path(path).suffix.lower() not in _SAVERS:
             raise ValueError(f"cannot stream {str(path)!r}: suffix must be one of {', '.join(_SAVERS)}")
+        if height * width * channels >= 1 << 32:
+            raise ValueError(f"{height}x{width} is too large to stream through a TIFF (4 GB)")
         self.path = Path(path)
-        self.width, self.channels, self.quality = width, channels, quality
-        self.height = 0
-        self.raw = _raw_file(self.path, "out")
+        self.height, self.width, self.channels, self.quality = height, width, channels, quality
+        self.written = 0
+        self.raw = _raw_file(self.path, "out.tif")
         self._file = open(self.raw, "wb")  # noqa: SIM115 - closed by finish() / close()
+        self._file.write(b"II*\x00" + struct.pack("<I", 0))  # little-endian TIFF; directory offset later
 
     @staticmethod
     def can_write(path: Path) -> bool:
@@ -162,17 +173,20 @@ class StripWriter:
             raise ValueError(
                 f"expected uint8 rows of shape (n, {self.width}, {self.channels}), got {rows.shape}"
             )
+        if self.written + rows.shape[0] > self.height:
+            raise ValueError(f"more than the {self.height} rows announced")
         self._file.write(np.ascontiguousarray(rows).tobytes())
-        self.height += rows.shape[0]
+        self.written += rows.shape[0]
 
     def finish(self) -> Path:
-        """Encode the rows into ``path`` (atomically) and remove the raw file."""
+        """Encode the rows into ``path`` (atomically) and remove the temporary file."""
         import pyvips
 
         try:
-            self._file.close()
-            image = pyvips.Image.rawload(str(self.raw), self.width, self.height, self.channels)
-            image = image.copy(interpretation="srgb" if self.channels == 3 else "b-w")
+            if self.written != self.height:
+                raise ValueError(f"{self.written} rows written of {self.height}")
+            self._close_tiff()
+            image = pyvips.Image.new_from_file(str(self.raw), access="sequential")
             saver = _SAVERS[self.path.suffix.lower()]
             options: dict[str, Any] = {}
             if saver == "jpegsave":  # as OpenCV writes JPEG: 4:2:0 chroma at every quality
@@ -189,3 +203,53 @@ class StripWriter:
         """Drop the rows without writing anything (also called by :meth:`finish`)."""
         self._file.close()
         self.raw.unlink(missing_ok=True)
+
+    def _close_tiff(self) -> None:
+        """Append the image file directory (baseline TIFF 6.0 tags) and point the header at it."""
+        row_bytes = self.width * self.channels
+        strips = -(-self.height // self.ROWS_PER_STRIP)
+        offsets = [8 + i * self.ROWS_PER_STRIP * row_bytes for i in range(strips)]
+        counts = [
+            min(self.ROWS_PER_STRIP, self.height - i * self.ROWS_PER_STRIP) * row_bytes for i in range(strips)
+        ]
+        f = self._file
+        extra = f.tell() + (f.tell() & 1)  # word-aligned arrays after the pixels
+        f.write(b"\x00" * (extra - f.tell()))
+        bits_at = extra
+        arrays = struct.pack(f"<{self.channels}H", *[8] * self.channels)
+        offsets_at = bits_at + len(arrays)
+        arrays += struct.pack(f"<{strips}I", *offsets)
+        counts_at = offsets_at + 4 * strips
+        arrays += struct.pack(f"<{strips}I", *counts)
+        f.write(arrays)
+        directory = f.tell()
+        short, long = 3, 4
+
+        def value(kind: int, count: int, inline: int, at: int) -> tuple[int, int, int]:
+            fits = count * (2 if kind == short else 4) <= 4
+            return kind, count, inline if fits else at
+
+        tags = [
+            (256, long, 1, self.width),
+            (257, long, 1, self.height),
+            (258, *value(short, self.channels, 8, bits_at)),
+            (259, short, 1, 1),  # no compression
+            (262, short, 1, 2 if self.channels == 3 else 1),  # RGB / black is zero
+            (273, *value(long, strips, offsets[0], offsets_at)),
+            (277, short, 1, self.channels),
+            (278, long, 1, self.ROWS_PER_STRIP),
+            (279, *value(long, strips, counts[0], counts_at)),
+            (284, short, 1, 1),  # samples interleaved
+        ]
+        f.write(struct.pack("<H", len(tags)))
+        for tag, kind, count, data in tags:
+            packed = (
+                struct.pack("<H", data) + b"\x00\x00"
+                if kind == short and count == 1
+                else struct.pack("<I", data)
+            )
+            f.write(struct.pack("<HHI", tag, kind, count) + packed)
+        f.write(struct.pack("<I", 0))  # no next directory
+        f.seek(4)
+        f.write(struct.pack("<I", directory))
+        f.close()

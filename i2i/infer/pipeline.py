@@ -336,9 +336,8 @@ class _FolderRun:
         writer: StripWriter | None = None
         try:
             with reader:
-                writer = StripWriter(
-                    dst, reader.width, self.translator.card.out_channels, quality=self.quality
-                )
+                channels = self.translator.card.out_channels
+                writer = StripWriter(dst, reader.height, reader.width, channels, quality=self.quality)
                 for band in self.translator.translate_rows(reader.rows, reader.height, reader.width):
                     writer.write(band)
         except Exception as error:

@@ -58,7 +58,7 @@ def test_strips_encode_to_the_pixels_of_the_in_memory_writer(
 ) -> None:
     image = _photo(45, 31, channels)
     image = cv2.GaussianBlur(image, (5, 5), 2).reshape(image.shape)  # photo-like, so JPEG keeps some detail
-    writer = StripWriter(tmp_path / "streamed" / name, 31, channels, quality=90)
+    writer = StripWriter(tmp_path / "streamed" / name, 45, 31, channels, quality=90)
     for start in (0, 10, 33):  # uneven strips
         writer.write(image[start : {0: 10, 10: 33, 33: 45}[start]])
     streamed = read_image(writer.finish())
