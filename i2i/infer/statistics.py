@@ -11,7 +11,7 @@ outside, and measures the whole image's statistics tile by tile first:
   the first ``k`` layers (in the order the forward pass meets them) are fixed, and the tiles run up to
   layer ``k`` only, summing its input over each tile's own region (:meth:`TileGrid.region
   <i2i.infer.tiling.TileGrid.region>`; the regions partition the image). ResNet-9 has 23 norm layers and
-  most of its work lies in the blocks, so the passes cost about 12 full tiled runs.
+  most of its work lies in the blocks, so the passes cost 8 to 15 tiled runs (measured, README).
 * Each pass reads the tiles again from a :data:`~i2i.infer.tiling.RowReader`, so memory stays at one row
   of tiles whatever the photo size (the streamed path of ``i2i translate`` reads them from a file).
 * Then the tiles run with every layer fixed. At pixels farther from a tile's edge than the network's
