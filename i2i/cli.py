@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import click
 import typer
@@ -450,6 +450,13 @@ def translate(
     resize: Annotated[int | None, typer.Option(help="Scale the shorter side to this many pixels.")] = None,
     tile: Annotated[int | None, typer.Option(help="Translate large images in tiles of this side.")] = None,
     overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles in pixels.")] = 32,
+    tile_statistics: Annotated[
+        str,
+        typer.Option(
+            help="Instance-norm PyTorch models, tiled: whole (the whole image's statistics, measured in one "
+            "pass per norm layer; matches whole-image output) or tile (each tile's own; one pass)."
+        ),
+    ] = "whole",
     output_format: Annotated[str, typer.Option("--format", help="same, png or jpg.")] = "same",
     quality: Annotated[int, typer.Option(help="JPEG / WebP quality, 1-100.")] = 95,
     skip_existing: Annotated[bool, typer.Option(help="Skip inputs whose output already exists.")] = False,
@@ -498,6 +505,7 @@ def translate(
         batch_size=batch_size,
         tile=tile,
         overlap=overlap,
+        tile_statistics=cast(Literal["whole", "tile"], tile_statistics),  # checked by Translator
         resize=resize,
         direction=direction,
         domain=domain,

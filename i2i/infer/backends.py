@@ -18,6 +18,7 @@ from torch import nn
 
 from i2i.card import ModelCard
 from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card
+from i2i.infer.statistics import WholeImageNorms
 from i2i.weights import load_generator
 
 __all__ = [
@@ -163,6 +164,10 @@ class TorchBackend:
         channels_last: NHWC memory layout; default on for CUDA and for bf16/fp16 autocast, where the
             convolution kernels prefer it, off for fp32 on CPU, where it measured no faster.
         domain: Multi-domain (StarGAN) models: the target domain, one of ``card.domains``.
+
+    Attributes:
+        norms: The generator's instance-norm layers, whose statistics tiled inference fixes to the whole
+            image's (:class:`~i2i.infer.statistics.WholeImageNorms`); ``None`` when it has none.
     """
 
     def __init__(
@@ -186,6 +191,8 @@ class TorchBackend:
         if channels_last is None:
             channels_last = self.device.type == "cuda" or self.precision != "fp32"
         self.channels_last = channels_last
+        norms = WholeImageNorms(module)
+        self.norms = norms if norms.layers else None
         self.module = module.eval().to(self.device)
         if channels_last:
             self.module = self.module.to(memory_format=torch.channels_last)

@@ -13,6 +13,10 @@ Three stages run at once::
 * Images are grouped by shape (after padding) into batches of ``batch_size``; a partial group is run
   when the readers fall behind by more than ``flush_after`` seconds, when too many images wait in
   partial groups, and at the end.
+* With ``--tile`` and the ``large`` extra (pyvips) installed, a photo larger than a tile is streamed:
+  decoded in strips into a raw file beside its output, translated one row of tiles at a time, and
+  encoded in strips (:mod:`i2i.data.strips`), so memory stays flat from 12 to 100 megapixels. Photos with
+  alpha or an EXIF rotation, ``--resize`` and BMP output take the in-memory path.
 * Every output is written to a temporary file beside its destination and renamed over it, so an output
   that exists is complete; ``skip_existing`` then skips it without decoding its input.
 * A file that cannot be read, translated or written, a subfolder that cannot be listed and a broken
@@ -37,6 +41,7 @@ import numpy as np
 
 from i2i.data.image_metadata import ImageMetadata
 from i2i.data.io import ImageReadError, read_image_with_metadata, write_image
+from i2i.data.strips import StripReader, StripWriter, strips_available
 from i2i.infer.inputs import InputImage, collect_inputs
 from i2i.infer.translator import Prepared, Translator
 
@@ -268,12 +273,13 @@ class _FolderRun:
         self.write_behind = 2 * batch + workers  # outputs waiting to be encoded
         self.max_waiting = 4 * batch  # images held in partial groups before the oldest group runs
         self.groups: dict[tuple[int, ...], list[_Job]] = {}
-        self.writes: deque[tuple[Path, Future[None]]] = deque()
+        self.writes: deque[tuple[Path, Future[object]]] = deque()
         self.writers: ThreadPoolExecutor | None = None
+        self.streams = tiled and translator.resize is None and strips_available()
 
     def execute(self, todo: Sequence[tuple[Path, Path]]) -> None:
         pending = iter(todo)
-        reads: deque[tuple[Path, Path, Future[tuple[Prepared, ImageMetadata]]]] = deque()
+        reads: deque[tuple[Path, Path, Future[tuple[Prepared, ImageMetadata] | StripReader]]] = deque()
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-read") as readers,
             ThreadPoolExecutor(self.workers, thread_name_prefix="i2i-write") as writers,
@@ -286,13 +292,13 @@ class _FolderRun:
                     if item is None:
                         return
                     src, dst = item
-                    reads.append((src, dst, readers.submit(self._read, src)))
+                    reads.append((src, dst, readers.submit(self._read, src, dst)))
 
             refill()
             while reads:
                 src, dst, future = reads[0]
                 try:
-                    prepared, metadata = future.result(timeout=self.flush_after if self.groups else None)
+                    read = future.result(timeout=self.flush_after if self.groups else None)
                 except FutureTimeout:  # the readers are behind: do not let the accelerator idle
                     self._run_oldest_group()
                     continue
@@ -303,6 +309,11 @@ class _FolderRun:
                     continue
                 reads.popleft()
                 refill()
+                if isinstance(read, StripReader):  # a large photo, streamed
+                    self._run_streamed(src, dst, read)
+                    self._collect_writes(block=False)
+                    continue
+                prepared, metadata = read
                 if metadata.frames > 1:
                     self.summary.first_frame_only.append((src, metadata.frames))
                 self._add(_Job(src, dst, prepared, metadata))
@@ -313,7 +324,16 @@ class _FolderRun:
 
     # --- stages ---------------------------------------------------------------------------------
 
-    def _read(self, src: Path) -> tuple[Prepared, ImageMetadata]:  # reader thread
+    def _read(self, src: Path, dst: Path) -> tuple[Prepared, ImageMetadata] | StripReader:  # reader thread
+        if self.streams and StripWriter.can_write(dst):
+            try:
+                reader = StripReader.open(src, scratch=dst)
+            except ValueError:
+                reader = None  # not for libvips: the in-memory reader names the reason
+            if reader is not None:
+                if self.translator.is_tiled(reader.height, reader.width):
+                    return reader
+                reader.close()
         image, metadata = read_image_with_metadata(src)
         return self.translator.prepare(image), metadata
 
@@ -351,6 +371,24 @@ class _FolderRun:
             self._collect_writes(block=True, keep=self.write_behind)
             assert self.writers is not None
             self.writes.append((job.src, self.writers.submit(self._write, job, output)))
+
+    def _run_streamed(self, src: Path, dst: Path, reader: StripReader) -> None:
+        """Translate a large photo strip by strip; its encoding goes to a writer thread."""
+        writer: StripWriter | None = None
+        try:
+            with reader:
+                channels = self.translator.card.out_channels
+                writer = StripWriter(dst, reader.height, reader.width, channels, quality=self.quality)
+                for band in self.translator.translate_rows(reader.rows, reader.height, reader.width):
+                    writer.write(band)
+        except Exception as error:
+            if writer is not None:
+                writer.close()
+            self._fail(src, error)
+            return
+        self._collect_writes(block=True, keep=self.write_behind)
+        assert self.writers is not None
+        self.writes.append((src, self.writers.submit(writer.finish)))
 
     def _collect_writes(self, *, block: bool, keep: int = 0) -> None:
         """Record finished writes in order; with ``block``, wait until at most ``keep`` are in flight."""

@@ -16,15 +16,25 @@ threads:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from i2i.data.io import convert_channels
 from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
-from i2i.infer.tiling import pad_to_multiple, run_tiled, tile_overlap
+from i2i.infer.tiling import (
+    RowReader,
+    TileGrid,
+    pad_index,
+    pad_to,
+    pad_to_multiple,
+    run_tiled_rows,
+    tile_batches,
+    tile_overlap,
+)
 
 __all__ = ["MAX_BATCH_PIXELS", "Prepared", "Translator", "fit_input", "resized_shape"]
 
@@ -136,6 +146,11 @@ class Translator:
         tile: Tile side in pixels for large images (a multiple of the model's size multiple);
             ``None`` runs whole images. Images that fit in one tile are not tiled.
         overlap: Overlap of neighbouring tiles in pixels.
+        tile_statistics: Instance-norm generators run tiled: ``"whole"`` (default) normalises every tile
+            with the whole image's statistics, measured tile by tile first (PyTorch models; see
+            :mod:`i2i.infer.statistics`), so tiled output matches whole-image output; ``"tile"``
+            normalises each tile with its own (one pass, but tiles differ in tone). ONNX models always
+            use each tile's own statistics.
         resize: Scale each image so its shorter side is this many pixels (each side rounded to the size
             multiple); the output has the resized size. ``None`` keeps the input size.
         scale_width: Scale each image to this width instead, keeping its aspect ratio (the reference's
@@ -161,6 +176,7 @@ class Translator:
         batch_size: int = 4,
         tile: int | None = None,
         overlap: int = 32,
+        tile_statistics: Literal["whole", "tile"] = "whole",
         resize: int | None = None,
         direction: str | None = None,
         domain: str | None = None,
@@ -170,6 +186,8 @@ class Translator:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if tile_statistics not in ("whole", "tile"):
+            raise ValueError(f"tile_statistics must be whole or tile, got {tile_statistics!r}")
         fit_input(
             np.zeros((1, 1, 1), np.uint8), multiple=1, resize_to=resize, scale_width=scale_width, crop=crop
         )
@@ -194,6 +212,7 @@ class Translator:
         self.batch_size = batch_size
         self.tile = tile
         self.overlap = overlap
+        self.tile_statistics = tile_statistics
         self.resize = resize
         self.scale_width = scale_width
         self.crop = crop
@@ -221,9 +240,7 @@ class Translator:
             alpha = fit_input(alpha[:, :, None], multiple=self.card.size_multiple, **geometry)[:, :, 0]
         height, width = image.shape[:2]
         self.card.check_image_size(height, width)
-        chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
-        chw *= self._scale
-        chw += self._low
+        chw = self._to_model(image)
         if not self.is_tiled(height, width):
             chw = pad_to_multiple(chw, self.card.size_multiple)
         return Prepared(np.ascontiguousarray(chw), height, width, alpha)
@@ -256,9 +273,7 @@ class Translator:
 
     def finish(self, prepared: Prepared, output: np.ndarray) -> np.ndarray:
         """Network output -> uint8 ``(H, W, C_out)``; with the input's alpha appended (gray becomes RGB)."""
-        out = output[:, : prepared.height, : prepared.width]
-        out = (out - self._low) / self._scale  # back to [0, 255]
-        pixels = np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0)  # (H, W, C_out)
+        pixels = self._to_pixels(output[:, : prepared.height, : prepared.width])
         if prepared.alpha is None:
             return np.ascontiguousarray(pixels)
         rgb = convert_channels(pixels, 3) if pixels.shape[2] == 1 else pixels[:, :, :3]
@@ -285,6 +300,32 @@ class Translator:
         prepared = [self.prepare(image) for image in images]
         return [self.finish(p, out) for p, out in zip(prepared, self.run(prepared), strict=True)]
 
+    def translate_rows(
+        self, read_pixels: Callable[[np.ndarray], np.ndarray], height: int, width: int
+    ) -> Iterator[np.ndarray]:
+        """Translate a tiled image that is read and written in strips (without alpha or resize).
+
+        Args:
+            read_pixels: Row indices -> uint8 ``(n, width, C)`` gray or RGB rows of the image (e.g.
+                :meth:`i2i.data.strips.StripReader.rows`); called once per row of tiles and pass.
+            height: Rows of the image. ``width``: its columns.
+
+        Yields:
+            uint8 ``(rows, width, C_out)`` bands, top to bottom, equal to the rows of :meth:`translate`'s
+            result for the whole image.
+        """
+        if self.resize is not None:
+            raise ValueError("resize needs the whole image; translate_rows does not resize")
+        grid = self.tile_grid(height, width)
+        rows = pad_index(height, grid.padded_height)
+
+        def read_rows(start: int, stop: int) -> np.ndarray:  # (C_in, stop - start, W_padded)
+            pixels = convert_channels(read_pixels(rows[start:stop]), self.card.in_channels)
+            return pad_to(self._to_model(pixels), stop - start, grid.padded_width)
+
+        for band in self.run_rows(read_rows, grid):
+            yield self._to_pixels(band)
+
     # --- internals ----------------------------------------------------------------------------------
 
     def images_per_call(self, shape: Sequence[int]) -> int:
@@ -295,18 +336,50 @@ class Translator:
         fitting = MAX_BATCH_PIXELS // (int(shape[-2]) * int(shape[-1]))
         return max(1, min(self.batch_size, max(fitting, parallel)))
 
+    def _to_model(self, image: np.ndarray) -> np.ndarray:
+        """uint8 ``(H, W, C_in)`` -> float32 ``(C_in, H, W)`` in the model's value range."""
+        chw = image.transpose(2, 0, 1).astype(np.float32)  # (C_in, H, W), one copy
+        chw *= self._scale
+        chw += self._low
+        return chw
+
+    def _to_pixels(self, output: np.ndarray) -> np.ndarray:
+        """Float ``(C_out, H, W)`` in the model's value range -> uint8 ``(H, W, C_out)``."""
+        out = (output - self._low) / self._scale  # back to [0, 255]
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
     def is_tiled(self, height: int, width: int) -> bool:
         """Whether an image of this (output) size goes through the network tile by tile."""
         return self.tile is not None and (height > self.tile or width > self.tile)
 
     def _run_tiled(self, prepared: Prepared) -> np.ndarray:
+        grid = self.tile_grid(prepared.height, prepared.width)
+        return np.concatenate(list(self.run_rows(grid.array_reader(prepared.array), grid)), axis=1)
+
+    def tile_grid(self, height: int, width: int) -> TileGrid:
+        """The tiles of an image of this size."""
         assert self.tile is not None
-        return run_tiled(
-            self.backend.run,
-            prepared.array,
-            tile=self.tile,
-            overlap=self.overlap,
-            out_channels=self.card.out_channels,
-            size_multiple=self.card.size_multiple,
-            batch_size=self.batch_size,
+        return TileGrid.for_image(
+            height, width, tile=self.tile, overlap=self.overlap, size_multiple=self.card.size_multiple
         )
+
+    def run_rows(self, read_rows: RowReader, grid: TileGrid) -> Iterator[np.ndarray]:
+        """Network output of a tiled image in bands, top to bottom (float ``(C_out, rows, width)``).
+
+        With ``tile_statistics="whole"`` and an instance-norm PyTorch generator, the tiles are read once
+        per norm layer first to measure the whole image's statistics.
+        """
+        norms = getattr(self.backend, "norms", None)
+        bands = run_tiled_rows(
+            self.backend.run, read_rows, grid, out_channels=self.card.out_channels, batch_size=self.batch_size
+        )
+        if norms is None or self.tile_statistics == "tile":
+            yield from bands
+            return
+
+        def tiles() -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
+            for y, chunk, batch in tile_batches(read_rows, grid, self.batch_size):
+                yield batch, [grid.region(y, x) for x in chunk]
+
+        with norms.whole_image(self.backend.run, tiles, grid.tile):
+            yield from bands

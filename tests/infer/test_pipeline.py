@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -201,3 +202,33 @@ def test_icc_profile_and_exif_travel_to_the_output_and_extra_frames_are_noted(
     assert f"note: {src / 'pages.tif'}: 3 frames; only the first was translated" in result.output
     kept = read_metadata((tmp_path / "out" / "photo.jpg").read_bytes())
     assert kept == ImageMetadata(_icc(), _exif(1))
+
+
+@pytest.mark.parametrize("output_format", ["same", "png"])
+def test_large_photos_are_streamed_and_equal_the_in_memory_result(
+    tmp_path: Path, make_weights: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, output_format: str
+) -> None:
+    pytest.importorskip("pyvips")
+    import i2i.infer.pipeline as pipeline
+
+    photos = tmp_path / "photos"
+    smooth = cv2.resize(_random(12, 16, 3), (200, 150), interpolation=cv2.INTER_CUBIC)
+    write_image(photos / "big.png", smooth)
+    write_image(photos / "big.jpg", smooth, quality=90)
+    write_image(photos / "small.png", _random(40, 40, 3))  # fits in one tile: not tiled, not streamed
+    weights = make_weights(arch="resnet_6blocks", norm="instance")  # whole-image statistics: 7 more passes
+    translator = Translator(weights, device="cpu", tile=64, overlap=16, batch_size=3)
+    decoded: list[str] = []
+    monkeypatch.setattr(
+        pipeline, "read_image", lambda path: decoded.append(Path(path).name) or read_image(path)
+    )
+    streamed = translate_folder(translator, photos, tmp_path / "streamed", output_format=output_format)
+    assert streamed.done == 3 and decoded == ["small.png"]  # the large photos never went through read_image
+    monkeypatch.setattr(pipeline, "strips_available", lambda: False)
+    in_memory = translate_folder(translator, photos, tmp_path / "memory", output_format=output_format)
+    assert in_memory.done == 3
+    for path in sorted((tmp_path / "streamed").iterdir()):
+        np.testing.assert_array_equal(read_image(path), read_image(tmp_path / "memory" / path.name))
+    assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == sorted(
+        p.name for p in (tmp_path / "memory").iterdir()
+    )  # no raw or temporary file left

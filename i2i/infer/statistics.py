@@ -1,0 +1,168 @@
+"""Whole-image instance-norm statistics for tiled inference.
+
+Instance norm normalises each channel with the mean and variance of the image it sees. A tile sees only
+part of the photo, so a tiled run of an instance-norm generator (the CycleGAN default) would normalise
+every tile with its own statistics and shift each tile's tone. :class:`WholeImageNorms` replaces the
+generator's ``InstanceNorm2d`` layers by :class:`TileNorm` layers whose statistics can be fixed from
+outside, and measures the whole image's statistics tile by tile first:
+
+* The statistics of norm layer ``k`` depend on the outputs of layers ``< k``, which are normalised with
+  their own statistics. So the measurement takes one pass over the tiles per norm layer: in pass ``k``
+  the first ``k`` layers (in the order the forward pass meets them) are fixed, and the tiles run up to
+  layer ``k`` only, summing its input over each tile's own region (:meth:`TileGrid.region
+  <i2i.infer.tiling.TileGrid.region>`; the regions partition the image). ResNet-9 has 23 norm layers and
+  most of its work lies in the blocks, so the passes cost 8 to 15 tiled runs (measured, README).
+* Each pass reads the tiles again from a :data:`~i2i.infer.tiling.RowReader`, so memory stays at one row
+  of tiles whatever the photo size (the streamed path of ``i2i translate`` reads them from a file).
+* Then the tiles run with every layer fixed. At pixels farther from a tile's edge than the network's
+  receptive radius the result equals whole-image inference (up to float rounding); nearer the edge the
+  zero / reflect padding of the convolutions still differs, which the blend window mostly hides.
+
+Batch norm in eval mode is already a fixed affine map and needs none of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from i2i.infer.tiling import Region
+
+__all__ = ["TileNorm", "WholeImageNorms"]
+
+
+class _Stop(Exception):
+    """Raised by the layer being measured: nothing after it is needed in this pass."""
+
+
+class TileNorm(nn.Module):
+    """Instance norm whose mean and variance can be fixed, or summed over regions of the tiles.
+
+    With nothing set it computes exactly what ``nn.InstanceNorm2d`` (without running statistics) does.
+
+    Args:
+        norm: The instance norm it replaces (its ``eps`` and affine parameters are kept).
+
+    Shape:
+        - Input: ``(B, C, H, W)``; output: the same.
+
+    Example:
+        >>> norm = nn.InstanceNorm2d(2)
+        >>> x = torch.randn(1, 2, 4, 4)
+        >>> bool(torch.allclose(TileNorm(norm)(x), norm(x)))
+        True
+    """
+
+    def __init__(self, norm: nn.InstanceNorm2d) -> None:
+        super().__init__()
+        self.eps = norm.eps
+        self.weight = norm.weight
+        self.bias = norm.bias
+        self.fixed: tuple[Tensor, Tensor] | None = None  # (C,) mean and (C,) biased variance
+        self.measuring = False
+        self.regions: Sequence[Region] = ()
+        self.tile = 0
+        self.sums: Tensor | None = None  # float64 (3, C): count, sum, sum of squares
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.fixed is None:
+            if self.measuring:
+                self._accumulate(x)
+                raise _Stop
+            return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        mean, var = (t.to(device=x.device, dtype=x.dtype)[:, None, None] for t in self.fixed)
+        y = (x - mean) * torch.rsqrt(var + self.eps)
+        if self.weight is not None and self.bias is not None:
+            y = y * self.weight[:, None, None] + self.bias[:, None, None]
+        return y
+
+    def _accumulate(self, x: Tensor) -> None:
+        """Add the sums of ``x`` over each tile's region (given in input pixels) to :attr:`sums`."""
+        stride = self.tile // x.shape[-1]  # this layer works at 1 / stride of the input resolution
+        if self.sums is None:
+            self.sums = torch.zeros(3, x.shape[1], dtype=torch.float64, device=x.device)
+        for item, (top, bottom, left, right) in zip(x, self.regions, strict=True):
+            part = item[:, top // stride : bottom // stride, left // stride : right // stride].double()
+            self.sums[0] += part[0].numel()
+            self.sums[1] += part.sum(dim=(1, 2))
+            self.sums[2] += (part * part).sum(dim=(1, 2))
+
+    def settle(self) -> None:
+        """Fix the statistics summed so far (the mean and biased variance of all regions)."""
+        assert self.sums is not None, "settle() before any tile was measured"
+        count, total, squares = self.sums
+        mean = total / count
+        var = (squares / count - mean * mean).clamp_min(0.0)
+        self.fixed = (mean.float(), var.float())
+        self.sums = None
+        self.measuring = False
+
+
+TileBatches = Callable[[], Iterable[tuple[np.ndarray, Sequence[Region]]]]
+"""Called once per pass: the tiles, ``(B, C_in, tile, tile)`` float batches with each tile's region."""
+
+
+class WholeImageNorms:
+    """The :class:`TileNorm` layers of one generator and the passes that measure them.
+
+    Args:
+        module: A generator; its ``InstanceNorm2d`` layers are replaced in place by :class:`TileNorm`
+            (which behaves the same until statistics are fixed).
+
+    Attributes:
+        layers: The replaced layers (registration order; the passes find the order of the forward pass).
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.layers: list[TileNorm] = []
+        for parent in list(module.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, nn.InstanceNorm2d) and not child.track_running_stats:
+                    layer = TileNorm(child)
+                    setattr(parent, name, layer)
+                    self.layers.append(layer)
+
+    @contextmanager
+    def whole_image(
+        self, forward: Callable[[np.ndarray], object], tiles: TileBatches, tile: int
+    ) -> Iterator[None]:
+        """Fix every layer to the statistics of the whole image that ``tiles`` cover, for the block.
+
+        Args:
+            forward: Runs the generator on a batch (under ``inference_mode``), e.g. a backend's ``run``.
+            tiles: The tiles and their regions (see :data:`TileBatches`); read once per norm layer.
+            tile: Tile side in pixels (to map regions to each layer's resolution).
+        """
+        try:
+            for _ in self.layers:  # one pass per layer; each pass fixes the first layer not yet fixed
+                for layer in self.layers:
+                    layer.measuring = layer.fixed is None
+                    layer.tile = tile
+                measured = None
+                for batch, regions in tiles():
+                    for layer in self.layers:
+                        layer.regions = regions
+                    try:
+                        forward(batch)
+                    except _Stop:
+                        measured = next(layer for layer in self.layers if layer.sums is not None)
+                    else:
+                        break  # every layer it met was fixed
+                if measured is None:
+                    break
+                measured.settle()
+            for layer in self.layers:
+                layer.measuring = False
+            yield
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Back to per-image statistics (plain instance norm)."""
+        for layer in self.layers:
+            layer.fixed, layer.sums, layer.measuring, layer.regions = None, None, False, ()
