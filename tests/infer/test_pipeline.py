@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from i2i.cli import app
-from i2i.data.io import read_image, write_image
+from i2i.data.io import read_image, read_image_with_metadata, write_image
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.pipeline import check_folders, translate_folder
 from tests.infer.conftest import CountingBackend
@@ -220,7 +220,9 @@ def test_large_photos_are_streamed_and_equal_the_in_memory_result(
     translator = Translator(weights, device="cpu", tile=64, overlap=16, batch_size=3)
     decoded: list[str] = []
     monkeypatch.setattr(
-        pipeline, "read_image", lambda path: decoded.append(Path(path).name) or read_image(path)
+        pipeline,
+        "read_image_with_metadata",
+        lambda path: decoded.append(Path(path).name) or read_image_with_metadata(path),
     )
     streamed = translate_folder(translator, photos, tmp_path / "streamed", output_format=output_format)
     assert streamed.done == 3 and decoded == ["small.png"]  # the large photos never went through read_image
