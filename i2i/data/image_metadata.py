@@ -44,6 +44,10 @@ class ImageMetadata:
     exif: bytes | None = None
     frames: int = 1
 
+    def upright_exif(self) -> bytes | None:
+        """The EXIF block with its orientation set to 1 (the pixels were turned upright on reading)."""
+        return _upright(self.exif) if self.exif is not None else None
+
     def for_channels(self, channels: int) -> ImageMetadata:
         """This metadata for an output of ``channels`` (1 gray, 3 RGB, 4 RGBA): an ICC profile of the
         other colour space (an RGB profile on a gray output, say) is left out, as the formats require."""
@@ -82,7 +86,7 @@ def exif_orientation(data: bytes) -> int:
 def embed_metadata(encoded: bytes, metadata: ImageMetadata) -> bytes:
     """``encoded`` JPEG or PNG bytes (as OpenCV writes them) with the ICC profile and the EXIF block
     (orientation reset to 1) inserted; other formats, and an empty ``metadata``, come back unchanged."""
-    exif = _upright(metadata.exif) if metadata.exif is not None else None
+    exif = metadata.upright_exif()
     if encoded[:2] == b"\xff\xd8":
         return _jpeg_with(encoded, metadata.icc_profile, exif)
     if encoded[:8] == _PNG_SIGNATURE:

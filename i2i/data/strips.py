@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from i2i.data.image_metadata import exif_orientation
+from i2i.data.image_metadata import ImageMetadata, exif_orientation, read_metadata
 from i2i.files import atomic_path
 
 __all__ = ["StripReader", "StripWriter", "strips_available"]
@@ -76,6 +76,7 @@ class StripReader:
         self.raw = raw
         self.height, self.width, self.channels = height, width, channels
         self._depth = depth  # bytes per sample in the raw file: 1 or 2
+        self.metadata = ImageMetadata()  # ICC profile and EXIF of the photo, for the output
         self._file = open(raw, "rb")  # noqa: SIM115 - closed by close()
 
     @classmethod
@@ -93,7 +94,8 @@ class StripReader:
         except pyvips.Error as error:
             raise ValueError(f"libvips cannot read {str(path)!r}: {str(error).splitlines()[0]}") from error
         with open(path, "rb") as f:
-            orientation = exif_orientation(f.read(_HEAD))  # what read_image applies
+            head = f.read(_HEAD)
+        orientation = exif_orientation(head)  # what read_image applies
         if image.get_typeof("orientation"):
             orientation = max(orientation, image.get("orientation"))
         depth = {"uchar": 1, "ushort": 2}.get(image.format)
@@ -109,7 +111,9 @@ class StripReader:
         except pyvips.Error as error:
             raw.unlink(missing_ok=True)
             raise ValueError(f"libvips cannot decode {str(path)!r}: {str(error).splitlines()[0]}") from error
-        return cls(raw, image.height, image.width, image.bands, depth)
+        reader = cls(raw, image.height, image.width, image.bands, depth)
+        reader.metadata = read_metadata(head)
+        return reader
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         """uint8 ``(len(index), W, C)``: the rows ``index`` (any order, repeats allowed) in RGB order."""
@@ -150,13 +154,23 @@ class StripWriter:
 
     ROWS_PER_STRIP = 16
 
-    def __init__(self, path: Path, height: int, width: int, channels: int, *, quality: int = 95) -> None:
+    def __init__(
+        self,
+        path: Path,
+        height: int,
+        width: int,
+        channels: int,
+        *,
+        quality: int = 95,
+        metadata: ImageMetadata | None = None,
+    ) -> None:
         if Path(path).suffix.lower() not in _SAVERS:
             raise ValueError(f"cannot stream {str(path)!r}: suffix must be one of {', '.join(_SAVERS)}")
         if height * width * channels >= 1 << 32:
             raise ValueError(f"{height}x{width} is too large to stream through a TIFF (4 GB)")
         self.path = Path(path)
         self.height, self.width, self.channels, self.quality = height, width, channels, quality
+        self.metadata = (metadata or ImageMetadata()).for_channels(channels)
         self.written = 0
         self.raw = _raw_file(self.path, "out.tif")
         self._file = open(self.raw, "wb")  # noqa: SIM115 - closed by finish() / close()
@@ -193,11 +207,26 @@ class StripWriter:
                 options = {"Q": self.quality, "subsample_mode": "on"}
             elif saver == "webpsave":
                 options = {"Q": self.quality}
+            if saver in ("jpegsave", "pngsave"):  # as write_image: ICC profile and upright EXIF
+                image = self._with_metadata(image)
             with atomic_path(self.path) as tmp:
                 getattr(image, saver)(str(tmp), **options)
         finally:
             self.close()
         return self.path
+
+    def _with_metadata(self, image: Any) -> Any:
+        import pyvips
+
+        exif = self.metadata.upright_exif()
+        if self.metadata.icc_profile is None and exif is None:
+            return image
+        image = image.copy()
+        if self.metadata.icc_profile is not None:
+            image.set_type(pyvips.GValue.blob_type, "icc-profile-data", self.metadata.icc_profile)
+        if exif is not None:
+            image.set_type(pyvips.GValue.blob_type, "exif-data", b"Exif\x00\x00" + exif)
+        return image
 
     def close(self) -> None:
         """Drop the rows without writing anything (also called by :meth:`finish`)."""

@@ -378,7 +378,9 @@ class _FolderRun:
         try:
             with reader:
                 channels = self.translator.card.out_channels
-                writer = StripWriter(dst, reader.height, reader.width, channels, quality=self.quality)
+                writer = StripWriter(
+                    dst, reader.height, reader.width, channels, quality=self.quality, metadata=reader.metadata
+                )
                 for band in self.translator.translate_rows(reader.rows, reader.height, reader.width):
                     writer.write(band)
         except Exception as error:

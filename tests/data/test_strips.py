@@ -81,3 +81,20 @@ def test_rotated_photos_are_not_streamed(tmp_path: Path) -> None:
     reader = StripReader.open(tmp_path / "upright.jpg", scratch=tmp_path / "o.png")
     assert reader is not None
     reader.close()
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_streamed_outputs_keep_the_icc_profile_and_upright_exif(tmp_path: Path, suffix: str) -> None:
+    from PIL import Image, ImageCms
+
+    from i2i.data.image_metadata import ImageMetadata, read_metadata
+    from tests.data.test_image_metadata import _exif
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # libvips checks profiles
+    out = tmp_path / f"out{suffix}"
+    writer = StripWriter(out, 40, 48, 3, metadata=ImageMetadata(icc, _exif(6)))
+    writer.write(np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8))
+    writer.finish()
+    assert read_metadata(out.read_bytes()).icc_profile == icc
+    with Image.open(out) as pil:  # libvips rewrites the EXIF block: its tags, not its bytes, are kept
+        assert pil.getexif()[0x0112] == 1 and pil.getexif()[0x010F] == "i2i-test"
