@@ -7,6 +7,7 @@ bad input or usage, 1 a job that ran and had failures.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -41,6 +42,11 @@ def _with_props(model: onnx.ModelProto, **changes: str | None) -> bytes:
 def _safetensors(header: object, payload: bytes = b"") -> bytes:
     text = json.dumps(header).encode()
     return struct.pack("<Q", len(text)) + text + payload
+
+
+def _digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every file directly in the corpus folder (the models and recipes the cases read)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.iterdir()) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +104,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (images / "gone.png").symlink_to(images / "deleted.png")
     (root / "empty_folder").mkdir()
     return root
+
+
+@pytest.fixture(scope="module")
+def corpus_digests(corpus: Path) -> dict[str, str]:
+    """The corpus files' digests, taken before the first command runs over them."""
+    return _digests(corpus)
 
 
 # (id, argv with {c} for the corpus folder, exit status, pattern of the one error line)
@@ -227,7 +239,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
 
 @pytest.mark.parametrize(("argv", "code", "pattern"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_hostile_input_gets_one_line_and_its_exit_status(
-    corpus: Path, argv: list[str], code: int, pattern: str
+    corpus: Path, corpus_digests: dict[str, str], argv: list[str], code: int, pattern: str
 ) -> None:
     args = [a.replace("{c}", str(corpus)) for a in argv]
     result = CliRunner().invoke(app, args)
@@ -237,6 +249,7 @@ def test_hostile_input_gets_one_line_and_its_exit_status(
     assert len(errors) == 1, result.output
     assert re.search(pattern, errors[0]), errors[0]
     assert result.exit_code == code, result.output
+    assert _digests(corpus) == corpus_digests  # no input replaced, truncated or removed
 
 
 def test_bad_images_fail_one_by_one_and_the_rest_are_written(corpus: Path, tmp_path: Path) -> None:
