@@ -24,7 +24,6 @@ nothing.
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from urllib.error import HTTPError, URLError
 from torch import nn
 
 from i2i.card import ModelCard
-from i2i.data.download import DEFAULT_BASE_URL, DownloadError, download_file
+from i2i.data.download import DEFAULT_BASE_URL, DownloadError, download_file, find_in_collections
 from i2i.files import cache_dir
 from i2i.weights import WeightsError, read_model_cards, save_weights
 
@@ -137,15 +136,7 @@ def find_pretrained(name: str, method: Collection | None = None) -> PretrainedMo
     Raises:
         KeyError: An unknown name (with close matches and the known names).
     """
-    collections: tuple[Collection, ...] = (method,) if method is not None else _COLLECTIONS
-    for m in collections:
-        if (m, name) in PRETRAINED:
-            return PRETRAINED[(m, name)]
-    known = sorted({n for (m, n) in PRETRAINED if method is None or m == method})
-    close = difflib.get_close_matches(name, known, n=3)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    scope = f"{method} " if method else ""
-    raise KeyError(f"unknown {scope}pretrained model {name!r}{hint} (known: {', '.join(known)})")
+    return find_in_collections(PRETRAINED, name, method, what="pretrained model")
 
 
 def pretrained_dir() -> Path:

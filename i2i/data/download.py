@@ -32,12 +32,12 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from i2i import __version__
 
@@ -55,12 +55,14 @@ __all__ = [
     "download_file",
     "extract_archive",
     "find_dataset",
+    "find_in_collections",
     "verify_archive",
 ]
 
 logger = logging.getLogger("i2i.data")
 
 Method = Literal["pix2pix", "cyclegan"]
+Entry = TypeVar("Entry")
 DEFAULT_BASE_URL = "https://efrosgans.eecs.berkeley.edu"
 MIRROR_ENV = "I2I_DATASET_MIRROR"
 MARKER = ".i2i-download-complete"
@@ -145,15 +147,27 @@ def find_dataset(name: str, method: Method | None = None) -> DatasetSource:
     Raises:
         KeyError: Unknown name (with close matches and the list of known names).
     """
-    methods: tuple[Method, ...] = (method,) if method is not None else ("pix2pix", "cyclegan")
+    return find_in_collections(DATASETS, name, method, what="dataset")
+
+
+def find_in_collections(
+    catalogue: Mapping[Any, Entry], name: str, method: str | None, *, what: str
+) -> Entry:
+    """``catalogue[(method, name)]``, a catalogue keyed by (collection, name) like the reference's
+    downloads (datasets, pretrained models); with ``method=None`` pix2pix's entry wins over cyclegan's.
+
+    Raises:
+        KeyError: An unknown name, naming ``what``, close matches and the known names.
+    """
+    methods = (method,) if method is not None else ("pix2pix", "cyclegan")
     for m in methods:
-        if (m, name) in DATASETS:
-            return DATASETS[(m, name)]
-    known = sorted({n for (m, n) in DATASETS if method is None or m == method})
+        if (m, name) in catalogue:
+            return catalogue[(m, name)]
+    known = sorted({n for (m, n) in catalogue if method is None or m == method})
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     scope = f"{method} " if method else ""
-    raise KeyError(f"unknown {scope}dataset {name!r}{hint} (known: {', '.join(known)})")
+    raise KeyError(f"unknown {scope}{what} {name!r}{hint} (known: {', '.join(known)})")
 
 
 def dataset_url(source: DatasetSource, base_url: str | None = None) -> str:
