@@ -150,9 +150,7 @@ def find_dataset(name: str, method: Method | None = None) -> DatasetSource:
     return find_in_collections(DATASETS, name, method, what="dataset")
 
 
-def find_in_collections(
-    catalogue: Mapping[Any, Entry], name: str, method: str | None, *, what: str
-) -> Entry:
+def find_in_collections(catalogue: Mapping[Any, Entry], name: str, method: str | None, *, what: str) -> Entry:
     """``catalogue[(method, name)]``, a catalogue keyed by (collection, name) like the reference's
     downloads (datasets, pretrained models); with ``method=None`` pix2pix's entry wins over cyclegan's.
 

@@ -44,6 +44,14 @@ class ImageMetadata:
     exif: bytes | None = None
     frames: int = 1
 
+    @property
+    def orientation(self) -> int:
+        """The EXIF orientation tag (1-8); 1 when there is none or it cannot be read."""
+        try:
+            return _orientation(self.exif) if self.exif is not None else 1
+        except (struct.error, IndexError, ValueError):
+            return 1
+
     def upright_exif(self) -> bytes | None:
         """The EXIF block with its orientation set to 1 (the pixels were turned upright on reading)."""
         return _upright(self.exif) if self.exif is not None else None
@@ -76,11 +84,7 @@ def read_metadata(data: bytes) -> ImageMetadata:
 
 def exif_orientation(data: bytes) -> int:
     """The EXIF orientation tag (1-8) of an encoded JPEG, PNG or WebP file; 1 when absent or unreadable."""
-    exif = read_metadata(data).exif
-    try:
-        return _orientation(exif) if exif is not None else 1
-    except (struct.error, IndexError, ValueError):
-        return 1
+    return read_metadata(data).orientation
 
 
 def embed_metadata(encoded: bytes, metadata: ImageMetadata) -> bytes:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from i2i.data.image_metadata import ImageMetadata, embed_metadata, exif_orientation, read_metadata
+from i2i.data.image_metadata import ImageMetadata, embed_metadata, read_metadata
 from i2i.files import write_bytes_atomic
 
 __all__ = [
@@ -97,8 +97,8 @@ def read_image_with_metadata(
     if decoded is None or decoded.size == 0:
         raise ImageReadError(path, "not a decodable image (corrupt, truncated or an unsupported format)")
     image = _to_uint8_rgb(decoded, path)
-    metadata = read_metadata(data)
-    image = _apply_orientation(image, exif_orientation(data))
+    metadata = read_metadata(data)  # one walk of the container: orientation, ICC, EXIF, frames
+    image = _apply_orientation(image, metadata.orientation)
     image = convert_channels(image, channels) if channels is not None else image
     return image, metadata
 

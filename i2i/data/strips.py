@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from i2i.data.image_metadata import ImageMetadata, exif_orientation, read_metadata
+from i2i.data.image_metadata import ImageMetadata, read_metadata
 from i2i.files import atomic_path
 
 __all__ = ["StripReader", "StripWriter", "strips_available"]
@@ -95,7 +95,8 @@ class StripReader:
             raise ValueError(f"libvips cannot read {str(path)!r}: {str(error).splitlines()[0]}") from error
         with open(path, "rb") as f:
             head = f.read(_HEAD)
-        orientation = exif_orientation(head)  # what read_image applies
+        metadata = read_metadata(head)
+        orientation = metadata.orientation  # what read_image applies
         if image.get_typeof("orientation"):
             orientation = max(orientation, image.get("orientation"))
         depth = {"uchar": 1, "ushort": 2}.get(image.format)
@@ -112,7 +113,7 @@ class StripReader:
             raw.unlink(missing_ok=True)
             raise ValueError(f"libvips cannot decode {str(path)!r}: {str(error).splitlines()[0]}") from error
         reader = cls(raw, image.height, image.width, image.bands, depth)
-        reader.metadata = read_metadata(head)
+        reader.metadata = metadata
         return reader
 
     def rows(self, index: np.ndarray) -> np.ndarray:
