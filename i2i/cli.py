@@ -453,8 +453,8 @@ def translate(
     tile_statistics: Annotated[
         str,
         typer.Option(
-            help="Instance-norm PyTorch models, tiled: whole (the whole image's statistics, measured in one "
-            "pass per norm layer; matches whole-image output) or tile (each tile's own; one pass)."
+            help="Instance-norm models, tiled: whole (the whole image's statistics, measured in one pass per "
+            "norm layer; matches whole-image output; not for OpenVINO .xml) or tile (each tile's own; one pass)."
         ),
     ] = "whole",
     output_format: Annotated[str, typer.Option("--format", help="same, png or jpg.")] = "same",

@@ -6,7 +6,8 @@ Each image is translated whole and tiled; the table gives the mean and the large
 in uint8 levels (0-255) between the two outputs, over all images, for each tile size and for:
 
 * ``tile``: every tile normalised with its own statistics (the behaviour before whole-image statistics);
-* ``whole``: the whole image's statistics measured tile by tile, one pass per norm layer (the default);
+* ``whole``: the whole image's statistics measured tile by tile, one pass per norm layer (the default;
+  PyTorch models and ``.onnx`` files on ONNX Runtime or OpenVINO, ``--backend``);
 * ``downscaled``: the statistics of a copy scaled so its longer side is ``--downscale`` pixels, measured in
   one pass (cheaper, approximate; shown for comparison).
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from i2i.data.io import read_image
 from i2i.infer import Translator
+from i2i.infer.statistics import Forward
 from i2i.infer.tiling import pad_to_multiple, run_tiled_rows
 
 
@@ -32,11 +34,13 @@ def _downscaled_run(translator: Translator, image: np.ndarray, longest: int) -> 
     grid = translator.tile_grid(prepared.height, prepared.width)
     norms = getattr(translator.backend, "norms", None)
     read = grid.array_reader(prepared.array)
-    bands = run_tiled_rows(
-        translator.backend.run, read, grid, out_channels=translator.card.out_channels, batch_size=4
-    )
-    if norms is None:
+
+    def blend(forward: Forward) -> np.ndarray:
+        bands = run_tiled_rows(forward, read, grid, out_channels=translator.card.out_channels, batch_size=4)
         return translator.finish(prepared, np.concatenate(list(bands), axis=1))
+
+    if norms is None:
+        return blend(translator.backend.run)
     scale = longest / max(image.shape[:2])
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     chw = translator.prepare(small).array  # (C, h, w) not yet padded: tiled translators leave that to tiling
@@ -46,9 +50,8 @@ def _downscaled_run(translator: Translator, image: np.ndarray, longest: int) -> 
     def tiles() -> list[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
         return [(chw[None], [(0, h, 0, w)])]
 
-    with norms.whole_image(translator.backend.run, tiles, w):
-        out = np.concatenate(list(bands), axis=1)
-    return translator.finish(prepared, out)
+    with norms.whole_image(tiles) as forward:
+        return blend(forward)
 
 
 def main() -> None:
@@ -61,12 +64,17 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--downscale", type=int, default=256, help="longer side of the downscaled copy")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, openvino or pytorch")
+    parser.add_argument("--precision", default=None, help="PyTorch / OpenVINO precision (default fp32)")
     args = parser.parse_args()
 
     images = [read_image(path, 3) for path in args.images]
-    whole = Translator(args.model, device=args.device)
+    precision = args.precision or ("fp32" if args.backend == "openvino" else None)
+    whole = Translator(args.model, device=args.device, backend=args.backend, precision=precision)
     references = [whole.translate(image) for image in images]
-    print(f"model {args.model.name}, {len(images)} image(s) of {images[0].shape[1]}x{images[0].shape[0]}")
+    print(
+        f"model {args.model.name} on {whole.backend.name}, {len(images)} image(s) of {images[0].shape[1]}x{images[0].shape[0]}"
+    )
     print("| tile | overlap | statistics | mean diff | max diff | seconds |")
     print("|---:|---:|---|---:|---:|---:|")
     for tile in args.tiles:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -18,6 +19,7 @@ from torch import nn
 
 from i2i.card import ModelCard
 from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card
+from i2i.infer.graph_statistics import SUMS_OUTPUT, GraphNorms, statistics_graph
 from i2i.infer.statistics import WholeImageNorms
 from i2i.weights import load_generator
 
@@ -128,15 +130,37 @@ class OnnxBackend:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.providers = onnx_providers(device)
+        self.options = options
         self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=self.providers)
         self.name = f"onnxruntime {self.session.get_providers()[0]} ({self.card.precision})"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
+        (out,) = self.session.run([self.card.output_name], self.feed(batch))
+        return np.asarray(out, dtype=np.float32)
+
+    def feed(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """The session's inputs for a batch: the image, and the target domain of a multi-domain model."""
         feed = {self.card.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
         if self.domain is not None:
             feed[DOMAIN_INPUT_NAME] = np.full(batch.shape[0], self.domain, dtype=np.int64)
-        (out,) = self.session.run([self.card.output_name], feed)
-        return np.asarray(out, dtype=np.float32)
+        return feed
+
+    @cached_property
+    def norms(self) -> GraphNorms | None:
+        """Whole-image instance-norm statistics for tiled runs: a second session on the graph rewritten
+        by :func:`~i2i.infer.graph_statistics.statistics_graph` (built on first use); ``None`` for a graph
+        without instance norms."""
+        import onnx
+        import onnxruntime as ort
+
+        graph = statistics_graph(onnx.load(str(self.path)))
+        if graph is None:
+            return None
+        session = ort.InferenceSession(
+            graph.proto.SerializeToString(), sess_options=self.options, providers=self.providers
+        )
+        outputs = [graph.output_name, SUMS_OUTPUT]
+        return GraphNorms(graph, lambda feed: session.run(outputs, dict(feed)), self.feed)
 
 
 def torch_device(device: str = "auto") -> torch.device:
@@ -191,8 +215,8 @@ class TorchBackend:
         if channels_last is None:
             channels_last = self.device.type == "cuda" or self.precision != "fp32"
         self.channels_last = channels_last
-        norms = WholeImageNorms(module)
-        self.norms = norms if norms.layers else None
+        norms = WholeImageNorms(module, self.run)
+        self.norms: WholeImageNorms | None = norms if norms.layers else None
         self.module = module.eval().to(self.device)
         if channels_last:
             self.module = self.module.to(memory_format=torch.channels_last)

@@ -26,8 +26,10 @@ folders).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ import numpy as np
 from i2i.card import ModelCard
 from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card, read_openvino_card
 from i2i.extras import require
+from i2i.infer.graph_statistics import SUMS_OUTPUT, GraphNorms, statistics_graph
 
 __all__ = [
     "OPENVINO_MODES",
@@ -233,6 +236,7 @@ class OpenVinoBackend:
             "PERFORMANCE_HINT": mode.upper(),
             "INFERENCE_NUM_THREADS": self.threads,
         }
+        self.core, self.config = core, config
         self.compiled = core.compile_model(model, "CPU", config)
         self.mode = mode
         self.requests = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
@@ -254,6 +258,32 @@ class OpenVinoBackend:
         self._queue.wait_all()
         outputs = [self._outputs.pop(i) for i in range(len(parts))]
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    @cached_property
+    def norms(self) -> GraphNorms | None:
+        """Whole-image instance-norm statistics for tiled runs of an ``.onnx`` file: the graph rewritten
+        by :func:`~i2i.infer.graph_statistics.statistics_graph`, compiled on first use with this
+        backend's settings; ``None`` for an IR ``.xml`` (whose norms are already lowered to other
+        operations) or a graph without instance norms."""
+        import onnx
+
+        if self.path.suffix.lower() != ".onnx":
+            return None
+        graph = statistics_graph(onnx.load(str(self.path)))
+        if graph is None:
+            return None
+        with tempfile.TemporaryDirectory(prefix="i2i-statistics-") as folder:
+            path = Path(folder) / "statistics.onnx"
+            onnx.save(graph.proto, str(path))
+            compiled = self.core.compile_model(self.core.read_model(str(path)), "CPU", self.config)
+        request = compiled.create_infer_request()
+        outputs = [compiled.output(graph.output_name), compiled.output(SUMS_OUTPUT)]
+
+        def run_graph(feed: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+            results = request.infer(dict(feed))
+            return [np.array(results[output], copy=True) for output in outputs]
+
+        return GraphNorms(graph, run_graph, self._feed)
 
     def _feed(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         feed = {self.card.input_name: batch}

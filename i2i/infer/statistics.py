@@ -33,7 +33,24 @@ from torch import Tensor, nn
 
 from i2i.infer.tiling import Region
 
-__all__ = ["TileNorm", "WholeImageNorms"]
+__all__ = ["Forward", "TileBatches", "TileNorm", "WholeImageNorms", "moments"]
+
+Forward = Callable[[np.ndarray], np.ndarray]
+"""A backend's ``run``: float ``(B, C_in, H, W)`` -> ``(B, C_out, H, W)``."""
+TileBatches = Callable[[], Iterable[tuple[np.ndarray, Sequence[Region]]]]
+"""Called once per pass: the tiles, ``(B, C_in, tile, tile)`` float batches with each tile's region."""
+
+
+def moments(count: np.ndarray, total: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and biased variance from a count, a sum and a sum of squares (float64 arrays of one shape).
+
+    Example:
+        >>> x = np.array([1.0, 2.0, 6.0])
+        >>> moments(np.array(3.0), x.sum(), (x * x).sum())
+        (np.float64(3.0), np.float64(4.666666666666666))
+    """
+    mean = total / count
+    return mean, np.maximum(squares / count - mean * mean, 0.0)
 
 
 class _Stop(Exception):
@@ -95,16 +112,10 @@ class TileNorm(nn.Module):
     def settle(self) -> None:
         """Fix the statistics summed so far (the mean and biased variance of all regions)."""
         assert self.sums is not None, "settle() before any tile was measured"
-        count, total, squares = self.sums
-        mean = total / count
-        var = (squares / count - mean * mean).clamp_min(0.0)
-        self.fixed = (mean.float(), var.float())
+        mean, var = moments(*self.sums.cpu().numpy())
+        self.fixed = (torch.from_numpy(mean).float(), torch.from_numpy(var).float())
         self.sums = None
         self.measuring = False
-
-
-TileBatches = Callable[[], Iterable[tuple[np.ndarray, Sequence[Region]]]]
-"""Called once per pass: the tiles, ``(B, C_in, tile, tile)`` float batches with each tile's region."""
 
 
 class WholeImageNorms:
@@ -113,12 +124,14 @@ class WholeImageNorms:
     Args:
         module: A generator; its ``InstanceNorm2d`` layers are replaced in place by :class:`TileNorm`
             (which behaves the same until statistics are fixed).
+        forward: Runs the generator on a batch (under ``inference_mode``): its backend's ``run``.
 
     Attributes:
         layers: The replaced layers (registration order; the passes find the order of the forward pass).
     """
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, forward: Forward) -> None:
+        self.forward = forward
         self.layers: list[TileNorm] = []
         for parent in list(module.modules()):
             for name, child in list(parent.named_children()):
@@ -128,27 +141,23 @@ class WholeImageNorms:
                     self.layers.append(layer)
 
     @contextmanager
-    def whole_image(
-        self, forward: Callable[[np.ndarray], object], tiles: TileBatches, tile: int
-    ) -> Iterator[None]:
-        """Fix every layer to the statistics of the whole image that ``tiles`` cover, for the block.
+    def whole_image(self, tiles: TileBatches) -> Iterator[Forward]:
+        """A forward that normalises every tile with the statistics of the whole image ``tiles`` cover.
 
-        Args:
-            forward: Runs the generator on a batch (under ``inference_mode``), e.g. a backend's ``run``.
-            tiles: The tiles and their regions (see :data:`TileBatches`); read once per norm layer.
-            tile: Tile side in pixels (to map regions to each layer's resolution).
+        Every layer is fixed to the whole image's statistics for the block (measured first, reading
+        ``tiles`` once per norm layer), and released after it.
         """
         try:
             for _ in self.layers:  # one pass per layer; each pass fixes the first layer not yet fixed
                 for layer in self.layers:
                     layer.measuring = layer.fixed is None
-                    layer.tile = tile
                 measured = None
                 for batch, regions in tiles():
                     for layer in self.layers:
                         layer.regions = regions
+                        layer.tile = batch.shape[-1]
                     try:
-                        forward(batch)
+                        self.forward(batch)
                     except _Stop:
                         measured = next(layer for layer in self.layers if layer.sums is not None)
                     else:
@@ -158,7 +167,7 @@ class WholeImageNorms:
                 measured.settle()
             for layer in self.layers:
                 layer.measuring = False
-            yield
+            yield self.forward
         finally:
             self.release()
 

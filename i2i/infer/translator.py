@@ -25,6 +25,7 @@ import numpy as np
 from i2i.data.io import convert_channels
 from i2i.data.transforms import resize
 from i2i.infer.backends import Backend, load_backend
+from i2i.infer.statistics import Forward
 from i2i.infer.tiling import (
     RowReader,
     TileGrid,
@@ -147,10 +148,11 @@ class Translator:
             ``None`` runs whole images. Images that fit in one tile are not tiled.
         overlap: Overlap of neighbouring tiles in pixels.
         tile_statistics: Instance-norm generators run tiled: ``"whole"`` (default) normalises every tile
-            with the whole image's statistics, measured tile by tile first (PyTorch models; see
-            :mod:`i2i.infer.statistics`), so tiled output matches whole-image output; ``"tile"``
-            normalises each tile with its own (one pass, but tiles differ in tone). ONNX models always
-            use each tile's own statistics.
+            with the whole image's statistics, measured tile by tile first (PyTorch models and ``.onnx``
+            files, on ONNX Runtime or OpenVINO; see :mod:`i2i.infer.statistics` and
+            :mod:`i2i.infer.graph_statistics`), so tiled output matches whole-image output; ``"tile"``
+            normalises each tile with its own (one pass, but tiles differ in tone). An OpenVINO IR
+            (``.xml``) always uses each tile's own statistics.
         resize: Scale each image so its shorter side is this many pixels (each side rounded to the size
             multiple); the output has the resized size. ``None`` keeps the input size.
         scale_width: Scale each image to this width instead, keeping its aspect ratio (the reference's
@@ -366,20 +368,23 @@ class Translator:
     def run_rows(self, read_rows: RowReader, grid: TileGrid) -> Iterator[np.ndarray]:
         """Network output of a tiled image in bands, top to bottom (float ``(C_out, rows, width)``).
 
-        With ``tile_statistics="whole"`` and an instance-norm PyTorch generator, the tiles are read once
-        per norm layer first to measure the whole image's statistics.
+        With ``tile_statistics="whole"`` and an instance-norm generator, the tiles are read first to
+        measure the whole image's statistics: once per norm layer for PyTorch models
+        (:mod:`i2i.infer.statistics`), a few times for ONNX models (:mod:`i2i.infer.graph_statistics`).
         """
-        norms = getattr(self.backend, "norms", None)
-        bands = run_tiled_rows(
-            self.backend.run, read_rows, grid, out_channels=self.card.out_channels, batch_size=self.batch_size
-        )
-        if norms is None or self.tile_statistics == "tile":
-            yield from bands
+        norms = getattr(self.backend, "norms", None) if self.tile_statistics == "whole" else None
+        if norms is None:
+            yield from self._blend(self.backend.run, read_rows, grid)
             return
 
         def tiles() -> Iterator[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
             for y, chunk, batch in tile_batches(read_rows, grid, self.batch_size):
                 yield batch, [grid.region(y, x) for x in chunk]
 
-        with norms.whole_image(self.backend.run, tiles, grid.tile):
-            yield from bands
+        with norms.whole_image(tiles) as forward:
+            yield from self._blend(forward, read_rows, grid)
+
+    def _blend(self, forward: Forward, read_rows: RowReader, grid: TileGrid) -> Iterator[np.ndarray]:
+        return run_tiled_rows(
+            forward, read_rows, grid, out_channels=self.card.out_channels, batch_size=self.batch_size
+        )

@@ -159,7 +159,7 @@ def test_tiles_measure_the_whole_images_instance_norm_statistics() -> None:
     def tiles() -> list[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
         return [(b, [grid.region(y, x) for x in xs]) for y, xs, b in tile_batches(read, grid, 3)]
 
-    with backend.norms.whole_image(backend.run, tiles, grid.tile):
+    with backend.norms.whole_image(tiles):
         measured = [layer.fixed for layer in backend.norms.layers]
     for got, (mean, var) in zip(measured, expected, strict=True):
         assert got is not None
