@@ -81,6 +81,7 @@ BAD_INPUT = (ExitOn(ValueError, 2), ExitOn(OSError, 2))
 """Unusable model files, data or options."""
 TRAINING_ERRORS = (
     ExitOn("i2i.config:RecipeError", 2),
+    ExitOn("i2i.metrics:InceptionWeightsError", 2),  # train.eval_metric fid / kid without the weights
     ExitOn("i2i.train:RunDirError", 2),
     ExitOn("i2i.train:NonFiniteLossError", 1),
     ExitOn(ValueError, 1),

@@ -49,3 +49,24 @@ class LabPairs(Dataset[dict[str, object]]):
         light, colour = rgb_to_lab_image(image)
         path = str(item.get(f"{self.key}_path", ""))
         return {"a": light, "b": colour, "a_path": path, "b_path": path}
+
+    def evaluation_view(self) -> Dataset[dict[str, object]]:
+        """What a colorizer is scored on: items ``{"a": photo, "b": photo}``, the RGB image ``(3, H, W)``
+        in [-1, 1] as input (the saved model keeps only its lightness) and as target."""
+        return _Photos(self.images, self.key)
+
+
+class _Photos(Dataset[dict[str, object]]):
+    """The RGB images under LabPairs, each as its own input and target (see :meth:`LabPairs.evaluation_view`)."""
+
+    def __init__(self, images: Dataset[dict[str, object]], key: str) -> None:
+        self.images = images
+        self.key = key
+
+    def __len__(self) -> int:
+        return len(self.images)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        item = self.images[index]
+        path = str(item.get(f"{self.key}_path", ""))
+        return {"a": item[self.key], "b": item[self.key], "a_path": path, "b_path": path}

@@ -53,10 +53,6 @@ class Colorization(Pix2Pix):
             raise ValueError("data.direction: colorization goes from lightness to colour (a2b) only")
         if data.color_jitter > 0:
             raise ValueError("data.color_jitter: would change the colours the model learns; set it to 0")
-        if recipe.train.eval_every is not None:
-            raise ValueError(
-                "train.eval_every: evaluation during training is not available for colorization yet"
-            )
 
     def __init__(self, *, lambda_l1: float = 100.0, **kwargs: Any) -> None:
         super().__init__(**{**kwargs, "lambda_l1": lambda_l1, "in_channels": 1, "out_channels": 2})

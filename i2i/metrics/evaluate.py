@@ -123,7 +123,9 @@ class TestData:
         return cls(layout=layout, root=root_path, split=split, direction=direction, **known)
 
     def dataset(self) -> Dataset[dict[str, object]]:
-        """The eval-mode dataset (deterministic resize / centre crop, never flipped)."""
+        """The eval-mode dataset (deterministic resize / centre crop, never flipped); a dataset whose
+        training items are not what its model is scored on (colorization: lightness -> colour pairs,
+        scored on the photos) gives its ``evaluation_view()``."""
         geometry = Geometry(
             train=False,
             direction=self.direction,  # type: ignore[arg-type]
@@ -134,7 +136,7 @@ class TestData:
             in_channels=self.in_channels,
             out_channels=self.out_channels,
         )
-        return build_dataset(
+        dataset = build_dataset(
             self.layout,
             self.root,
             self.split,
@@ -143,6 +145,8 @@ class TestData:
             synthetic_size=self.synthetic_size,
             synthetic_count=self.synthetic_count,
         )
+        view = getattr(dataset, "evaluation_view", None)
+        return view() if view is not None else dataset
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from torch import nn
 
 from i2i.card import ModelCard
 from i2i.metrics.evaluate import evaluate_run, training_inception
+from i2i.metrics.inception import InceptionWeightsError
 
 __all__ = ["training_evaluator"]
 
@@ -31,7 +32,13 @@ def training_evaluator(recipe: Any, device: str = "cpu") -> Any:
         :func:`i2i.metrics.evaluate.evaluate_run`).
     """
     t = recipe.train
-    inception = training_inception(t.eval_metric, t.inception_weights, device=device)
+    try:
+        inception = training_inception(t.eval_metric, t.inception_weights, device=device)
+    except InceptionWeightsError as error:
+        raise InceptionWeightsError(
+            f"train.eval_metric {t.eval_metric}: {error} (or score with train.eval_metric=psnr, ssim or l1, "
+            "which need no weights)"
+        ) from None
 
     def evaluate(
         run_dir: Path,
