@@ -2,17 +2,17 @@
 
 ::
 
-    inputs listed     read + decode + prepare    infer                   finish + encode + write    manifest
-    (the driver)  ->  (CPU tasks)            ->  (actor pool: one    ->  (CPU tasks)             -> (the driver
-                                                  ONNX Runtime session                               appends rows)
-                                                  per actor, one GPU each
-                                                  when there are GPUs)
+    inputs listed     read + decode        infer (actor pool: one ONNX       encode + write     manifest
+    (the driver)  ->  (CPU tasks)      ->  Runtime session per actor, one -> (CPU tasks)    ->  (the driver
+                      uint8 pixels         GPU each where there are GPUs;    uint8 pixels      appends rows)
+                                           prepare, run, finish)
 
-Every stage calls what the local engine (:mod:`i2i.infer.pipeline`) calls: :meth:`Translator.prepare`,
-:func:`~i2i.infer.pipeline.run_group`, :meth:`Translator.finish`, and
+Every stage calls what the local engine (:mod:`i2i.infer.pipeline`) calls:
 :func:`~i2i.data.io.read_image_with_metadata` / :func:`~i2i.data.io.write_image` (through
-:mod:`i2i.infer.storage` for object stores), so the two engines write the same bytes. The CPU stages
-hold a :class:`Translator` over the model's card only (no session); the actors hold the session.
+:mod:`i2i.infer.storage` for object stores), :meth:`Translator.prepare`,
+:func:`~i2i.infer.pipeline.run_group` and :meth:`Translator.finish`, so the two engines write the same
+bytes. Pixels travel between the stages as uint8, a quarter of the model's float32; preparing and
+finishing (a scale, a pad, a crop) stay in the actor for that reason.
 
 Each batch that reaches an actor is split into groups of one shape (a size the local engine would
 batch together); photos larger than ``--tile`` are tiled inside the actor. Unreadable, untranslatable
@@ -53,20 +53,20 @@ if TYPE_CHECKING:
 __all__ = ["GEOMETRY_OPTIONS", "plan_rows", "translate_dataset", "translate_with_ray"]
 
 GEOMETRY_OPTIONS = ("batch_size", "tile", "overlap", "resize", "scale_width", "crop")
-"""The :class:`Translator` options the CPU stages need (how to prepare and finish an image)."""
+"""The :class:`Translator` options besides the backend's (how to prepare, batch and finish an image)."""
 
 Batch = dict[str, np.ndarray]
 
 
 class _CardOnly:
-    """A backend with the model's card and no session: the CPU stages prepare and finish with it."""
+    """A backend with the model's card and no session: the driver checks the options with it."""
 
     def __init__(self, card: ModelCard) -> None:
         self.card = card
         self.name = "card only"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        raise RuntimeError("the CPU stages of the ray engine do not run the network")
+        raise RuntimeError("the driver of the ray engine does not run the network")
 
 
 def _geometry(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,40 +76,31 @@ def _geometry(options: Mapping[str, Any]) -> dict[str, Any]:
 # --- the stages (module-level functions and a class, so that Ray can ship them to workers) -----------
 
 
-def _decode(batch: Batch, *, card: ModelCard, options: Mapping[str, Any], skip_existing: bool) -> Batch:
-    """Read, decode and prepare each row's image (a CPU task). Columns in: ``path``, ``output``."""
-    translator = Translator(_CardOnly(card), **_geometry(options))
+def _decode(batch: Batch, *, skip_existing: bool) -> Batch:
+    """Read and decode each row's image (a CPU task). Columns in: ``path``, ``output``."""
     rows = []
     for src, dst in zip(batch["path"], batch["output"], strict=True):
         row: dict[str, Any] = {"path": str(src), "output": str(dst), "status": "todo", "reason": ""}
-        row.update(frames=1, icc=b"", exif=b"", height=0, width=0)
-        prepared: Prepared | None = None
+        row.update(frames=1, icc=b"", exif=b"", image=_NO_IMAGE)
         try:
             if skip_existing and exists(row["output"]):
                 row["status"] = "skipped"
             else:
-                image, metadata = read_image_at(row["path"])
-                prepared = translator.prepare(image)
-                row.update(frames=metadata.frames, icc=metadata.icc_profile or b"", exif=metadata.exif or b"")
-                row.update(height=prepared.height, width=prepared.width)
+                image, metadata = read_image_at(row["path"])  # uint8 (H, W, C): a quarter of float32
+                row.update(image=image, frames=metadata.frames)
+                row.update(icc=metadata.icc_profile or b"", exif=metadata.exif or b"")
         except Exception as error:
             row.update(status="failed", reason=failure_reason(error))
-        row["array"] = prepared.array if prepared is not None else np.zeros((0, 0, 0), np.float32)
-        row["alpha"] = prepared.alpha if prepared is not None and prepared.alpha is not None else _NO_ALPHA
         rows.append(row)
     return _columns(rows)
 
 
-_NO_ALPHA = np.zeros((0, 0), np.uint8)
-
-
-def _prepared(row: Mapping[str, Any]) -> Prepared:
-    alpha = row["alpha"] if row["alpha"].size else None
-    return Prepared(row["array"], int(row["height"]), int(row["width"]), alpha)
+_NO_IMAGE = np.zeros((0, 0, 0), np.uint8)
 
 
 class _Infer:
-    """An inference actor: one ONNX Runtime session; runs each batch's images in groups of one shape."""
+    """An inference actor: one ONNX Runtime session. Prepares each batch's images, runs them in groups
+    of one shape (tiled photos alone) and finishes them: uint8 pixels in, uint8 pixels out."""
 
     def __init__(self, model: str, options: Mapping[str, Any], threads: int | None) -> None:
         backend_options = {k: options[k] for k in ("device", "domain") if options.get(k) is not None}
@@ -118,32 +109,36 @@ class _Infer:
 
     def __call__(self, batch: Batch) -> Batch:
         rows = _rows(batch)
+        prepared: dict[int, Prepared] = {}
         groups: dict[tuple[object, ...], list[int]] = {}  # one shape, or ("tiled", row) alone
         for i, row in enumerate(rows):
-            if row["status"] == "todo":
-                prepared = _prepared(row)
-                tiled = self.translator.is_tiled(prepared.height, prepared.width)
-                groups.setdefault(("tiled", i) if tiled else prepared.key, []).append(i)
+            if row["status"] != "todo":
+                continue
+            try:
+                prepared[i] = self.translator.prepare(row["image"])
+            except Exception as error:
+                row.update(status="failed", reason=failure_reason(error), image=_NO_IMAGE)
+                continue
+            tiled = self.translator.is_tiled(prepared[i].height, prepared[i].width)
+            groups.setdefault(("tiled", i) if tiled else prepared[i].key, []).append(i)
         for indices in groups.values():
-            outputs = run_group(self.translator, [_prepared(rows[i]) for i in indices])
+            outputs = run_group(self.translator, [prepared[i] for i in indices])
             for i, output in zip(indices, outputs, strict=True):
                 if isinstance(output, Exception):
-                    rows[i].update(status="failed", reason=failure_reason(output))
+                    rows[i].update(status="failed", reason=failure_reason(output), image=_NO_IMAGE)
                 else:
-                    rows[i]["array"] = output  # (C_out, H', W') float in the model's value range
+                    rows[i]["image"] = self.translator.finish(prepared[i], output)
         return _columns(rows)
 
 
-def _encode(batch: Batch, *, card: ModelCard, options: Mapping[str, Any], quality: int) -> Batch:
-    """Finish, encode and write each translated row (a CPU task); the result is the manifest's columns."""
-    translator = Translator(_CardOnly(card), **_geometry(options))
+def _encode(batch: Batch, *, quality: int) -> Batch:
+    """Encode and write each translated row (a CPU task); the result is the manifest's columns."""
     rows = []
     for row in _rows(batch):
         if row["status"] == "todo":
             try:
-                pixels = translator.finish(_prepared(row), row["array"])
                 metadata = ImageMetadata(row["icc"] or None, row["exif"] or None, int(row["frames"]))
-                write_image_at(row["output"], pixels, quality=quality, metadata=metadata)
+                write_image_at(row["output"], row["image"], quality=quality, metadata=metadata)
                 row["status"] = "done"
             except Exception as error:
                 row.update(status="failed", reason=failure_reason(error))
@@ -226,7 +221,7 @@ def translate_dataset(
     Translator(_CardOnly(card), **_geometry(options))  # the option checks, here rather than in a task
     batch_size = int(options.get("batch_size", 4))
     decoded = dataset.map_batches(
-        partial(_decode, card=card, options=options, skip_existing=skip_existing),
+        partial(_decode, skip_existing=skip_existing),
         batch_size=batch_size,
         batch_format="numpy",
     )
@@ -240,7 +235,7 @@ def translate_dataset(
         num_cpus=0 if gpus_per_actor else 1,
     )
     return translated.map_batches(
-        partial(_encode, card=card, options=options, quality=quality),
+        partial(_encode, quality=quality),
         batch_size=batch_size,
         batch_format="numpy",
     )
