@@ -418,8 +418,12 @@ def pretrained_download(
 @exits_on(MISSING_EXTRA, *BAD_INPUT)
 def translate(
     inputs: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Image files and folders (searched recursively).", show_default=False),
+        list[str] | None,
+        typer.Argument(
+            help="Image files and folders (searched recursively); with --engine ray also one object-store "
+            "folder (s3://bucket/photos).",
+            show_default=False,
+        ),
     ] = None,
     *,
     model: Annotated[
@@ -431,7 +435,12 @@ def translate(
             "pretrained model's name (see `i2i pretrained list`).",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; relative paths are kept.")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out", "-o", help="Output folder (with --engine ray also s3://...); relative paths are kept."
+        ),
+    ],
     batch_size: Annotated[int, typer.Option(help="Images (or tiles) per network call.")] = 4,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, tensorrt (ONNX) or mps (PyTorch).")] = "auto",
     backend: Annotated[
@@ -490,6 +499,28 @@ def translate(
             help="Folder of target images with the inputs' names: a target column (implies --html)."
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local (this machine's threads) or ray (Ray Data: a cluster, object stores, a resumable "
+            "manifest; ONNX models; pip install i2i[ray])."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="--engine ray: the Ray cluster (auto, HOST:PORT); default: start Ray here."),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option(min=1, help="--engine ray: inference actors (default: one per GPU, else one)."),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="--engine ray: the job's record of finished files, for resuming "
+            "(default OUT/.i2i-manifest.jsonl; needed for an s3:// --out)."
+        ),
+    ] = None,
 ) -> None:
     """Translate INPUTS (files, folders, --files-from) with MODEL into OUT; exit status 1 if any image failed."""
     from i2i.infer import Translator
@@ -497,27 +528,50 @@ def translate(
     from i2i.infer.pipeline import OutputFormat, translate_folder
     from i2i.pretrained import resolve_model
 
+    geometry: dict[str, Any] = {"batch_size": batch_size, "tile": tile, "overlap": overlap, "resize": resize}
+    geometry |= {"scale_width": scale_width, "crop": crop, "domain": domain, "device": device}
+    if engine == "ray":
+        from i2i.infer.ray_engine import translate_with_ray
+
+        if backend not in ("auto", "onnxruntime") or precision or direction or html or targets:
+            raise ValueError(
+                "--engine ray runs ONNX models on ONNX Runtime: --backend, --precision, --direction, "
+                "--html and --targets do not apply"
+            )
+        summary = translate_with_ray(
+            inputs or [],
+            out,
+            resolve_model(model),
+            options=geometry,
+            list_file=files_from,
+            limit=limit,
+            output_format=output_format,
+            quality=quality,
+            skip_existing=skip_existing,
+            manifest=manifest,
+            address=address,
+            actors=actors,
+            progress=progress,
+        )
+        for line in summary.lines():
+            typer.echo(line)
+        raise typer.Exit(0 if summary.ok else 1)
+    if engine != "local":
+        raise ValueError(f"--engine must be local or ray, got {engine!r}")
     translator = Translator(
         resolve_model(model),
         backend=backend,
         mode="throughput",
-        device=device,
         precision=precision,
-        batch_size=batch_size,
-        tile=tile,
-        overlap=overlap,
         tile_statistics=cast(Literal["whole", "tile"], tile_statistics),  # checked by Translator
-        resize=resize,
         direction=direction,
-        domain=domain,
-        scale_width=scale_width,
-        crop=crop,
+        **geometry,
     )
     items = collect_inputs(inputs or [], list_file=files_from, limit=limit)  # after the model's checks
     summary = translate_folder(
         translator,
         items,
-        out,
+        Path(out),
         output_format=cast(OutputFormat, output_format),  # checked by translate_folder
         quality=quality,
         skip_existing=skip_existing,
@@ -527,7 +581,7 @@ def translate(
     for line in summary.lines():
         typer.echo(line)
     if html or targets is not None:
-        typer.echo(f"results page: {_results_page(out, items, summary.outputs, targets, model)}")
+        typer.echo(f"results page: {_results_page(Path(out), items, summary.outputs, targets, model)}")
     raise typer.Exit(0 if summary.ok else 1)
 
 

@@ -27,6 +27,8 @@ __all__ = [
     "ImageListing",
     "ImageReadError",
     "convert_channels",
+    "decode_image",
+    "encode_image",
     "list_images",
     "read_image",
     "read_image_with_metadata",
@@ -82,13 +84,25 @@ def read_image_with_metadata(
 ) -> tuple[np.ndarray, ImageMetadata]:
     """:func:`read_image` and the file's :class:`~i2i.data.image_metadata.ImageMetadata` (ICC profile,
     EXIF, frame count), from one read of the file."""
-    if channels not in (None, 1, 3, 4):
-        raise ValueError(f"channels must be 1, 3, 4 or None, got {channels!r}")
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as err:
         raise ImageReadError(path, err.strerror or type(err).__name__) from err
+    return decode_image(data, path, channels)
+
+
+def decode_image(
+    data: bytes, path: str | os.PathLike[str], channels: int | None = None
+) -> tuple[np.ndarray, ImageMetadata]:
+    """:func:`read_image_with_metadata` on a file's bytes already read (from an object store, say);
+    ``path`` only names the file in errors.
+
+    Raises:
+        ImageReadError: The bytes are empty, truncated, corrupt or not an image.
+    """
+    if channels not in (None, 1, 3, 4):
+        raise ValueError(f"channels must be 1, 3, 4 or None, got {channels!r}")
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
     if data[:2] == b"\xff\xd8" and not _jpeg_is_complete(data):
@@ -156,7 +170,20 @@ def write_image(
         ``path`` as a :class:`~pathlib.Path`.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    write_bytes_atomic(path, encode_image(path, image, quality=quality, metadata=metadata))
+    return path
+
+
+def encode_image(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    *,
+    quality: int = 95,
+    metadata: ImageMetadata | None = None,
+) -> bytes:
+    """The bytes :func:`write_image` writes to ``path`` (whose suffix picks the format), for writers
+    that store them elsewhere (an object store, say). Arguments as for :func:`write_image`."""
+    suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_EXTENSIONS:
         raise ValueError(f"cannot write {str(path)!r}: suffix must be one of {', '.join(IMAGE_EXTENSIONS)}")
     if not 1 <= quality <= 100:
@@ -184,8 +211,7 @@ def write_image(
     data = encoded.tobytes()
     if metadata is not None:
         data = embed_metadata(data, metadata.for_channels(1 if image.ndim == 2 else image.shape[2]))
-    write_bytes_atomic(path, data)
-    return path
+    return data
 
 
 @dataclass(frozen=True)

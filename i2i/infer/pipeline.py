@@ -45,7 +45,16 @@ from i2i.data.strips import StripReader, StripWriter, strips_available
 from i2i.infer.inputs import InputImage, collect_inputs
 from i2i.infer.translator import Prepared, Translator
 
-__all__ = ["Failure", "TranslateSummary", "check_folders", "output_paths", "translate_folder"]
+__all__ = [
+    "Failure",
+    "TranslateSummary",
+    "check_folders",
+    "failure_reason",
+    "output_paths",
+    "plan_outputs",
+    "run_group",
+    "translate_folder",
+]
 
 OutputFormat = Literal["same", "png", "jpg"]
 
@@ -161,6 +170,49 @@ def check_folders(input_dir: Path, out_dir: Path, outputs: Sequence[Path] = ()) 
                 )
 
 
+def plan_outputs(
+    items: Sequence[InputImage], out_dir: Path, output_format: str = "same", *, check: bool = True
+) -> tuple[dict[Path, Path], list[Failure]]:
+    """The destination of each input that can be read (:func:`output_paths`), and the inputs that
+    cannot (``InputImage.problem``) as failures.
+
+    Args:
+        check: Refuse overlapping folders (:func:`check_folders`) and outputs that would replace inputs;
+            off only where ``out_dir`` is not on the inputs' file system (an object store's keys).
+
+    Raises:
+        ValueError: The folders overlap or an output would replace an input.
+    """
+    problems = [Failure(item.path, str(item.problem)) for item in items if item.problem is not None]
+    items = [item for item in items if item.problem is None]
+    targets = output_paths(items, out_dir, output_format)
+    if not check:
+        return targets, problems
+    for folder in dict.fromkeys(item.folder for item in items if item.folder is not None):
+        check_folders(folder, out_dir, list(targets.values()))
+    sources = {item.path.resolve(): item.path for item in items}
+    for dst in targets.values():
+        if dst.resolve() in sources:
+            raise ValueError(
+                f"{dst}: the output would replace the input {sources[dst.resolve()]}; choose another --out"
+            )
+    return targets, problems
+
+
+def run_group(translator: Translator, group: Sequence[Prepared]) -> list[np.ndarray | Exception]:
+    """Network outputs of prepared images of one shape (one :meth:`Translator.run`); when the group
+    fails, each image is run alone, so that only the images that fail get their error in the list."""
+    try:
+        return list(translator.run(group))
+    except Exception as error:
+        if len(group) == 1:
+            return [error]
+    results: list[np.ndarray | Exception] = []
+    for prepared in group:
+        results += run_group(translator, [prepared])
+    return results
+
+
 def translate_folder(
     translator: Translator,
     input_dir: Path | Sequence[InputImage],
@@ -203,28 +255,14 @@ def translate_folder(
     out_dir = Path(out_dir)
     items = collect_inputs([input_dir], limit=limit) if isinstance(input_dir, (str, Path)) else input_dir
     items = list(items)[:limit] if limit is not None else list(items)
-    problems = [item for item in items if item.problem is not None]
-    items = [item for item in items if item.problem is None]
-    targets = output_paths(items, out_dir, output_format)
-    for folder in dict.fromkeys(item.folder for item in items if item.folder is not None):
-        check_folders(folder, out_dir, list(targets.values()))
-    sources = {item.path.resolve(): item.path for item in items}
-    for dst in targets.values():
-        if dst.resolve() in sources:
-            raise ValueError(
-                f"{dst}: the output would replace the input {sources[dst.resolve()]}; choose another --out"
-            )
-    inputs = [item.path for item in items]
+    targets, problems = plan_outputs(items, out_dir, output_format)
     workers = workers or min(4, os.cpu_count() or 1)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
 
-    summary = TranslateSummary(
-        failed=[Failure(item.path, str(item.problem)) for item in problems], backend=translator.backend.name
-    )
+    summary = TranslateSummary(failed=problems, backend=translator.backend.name)
     todo: list[tuple[Path, Path]] = []
-    for src in inputs:
-        dst = targets[src]
+    for src, dst in targets.items():
         if skip_existing and dst.is_file():
             summary.skipped += 1
         else:
@@ -358,16 +396,11 @@ class _FolderRun:
             self._run(self.groups.pop(next(iter(self.groups))))
 
     def _run(self, jobs: list[_Job]) -> None:
-        try:
-            outputs = self.translator.run([job.prepared for job in jobs])
-        except Exception as error:
-            if len(jobs) == 1:
-                self._fail(jobs[0].src, error)
-            else:  # find the one that fails; the others still get translated
-                for job in jobs:
-                    self._run([job])
-            return
+        outputs = run_group(self.translator, [job.prepared for job in jobs])
         for job, output in zip(jobs, outputs, strict=True):
+            if isinstance(output, Exception):
+                self._fail(job.src, output)
+                continue
             self._collect_writes(block=True, keep=self.write_behind)
             assert self.writers is not None
             self.writes.append((job.src, self.writers.submit(self._write, job, output)))
@@ -405,11 +438,11 @@ class _FolderRun:
             self.advance()
 
     def _fail(self, src: Path, error: BaseException) -> None:
-        self.summary.failed.append(Failure(src, _reason(error)))
+        self.summary.failed.append(Failure(src, failure_reason(error)))
         self.advance()
 
 
-def _reason(error: BaseException) -> str:
+def failure_reason(error: BaseException) -> str:
     """One line: an unreadable image's own reason, else the error type and the first line of its message."""
     if isinstance(error, ImageReadError):
         return error.reason

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,47 +14,12 @@ from i2i.cli import app
 from i2i.data.io import read_image, read_image_with_metadata, write_image
 from i2i.infer import TorchBackend, Translator
 from i2i.infer.pipeline import check_folders, translate_folder
-from tests.infer.conftest import CountingBackend
-
-GOOD = ["a.png", "sub/b.png", "sub/odd.png", "gray.png", "rgba.png", "rotated.jpg"]
-BAD = {
-    "bad/truncated.jpg": "truncated JPEG",
-    "bad/empty.png": "empty file",
-    "bad/text.png": "not a decodable",
-}
-
-
-def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
-    """Insert a hand-built APP1 Exif segment (big-endian TIFF, one IFD0 entry) after SOI."""
-    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # tag, SHORT, count 1, value, padding
-    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
-    payload = b"Exif\x00\x00" + tiff
-    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    return jpeg[:2] + app1 + jpeg[2:]
-
-
-def _random(height: int, width: int, channels: int) -> np.ndarray:
-    return np.random.randint(0, 256, (height, width, channels), dtype=np.uint8)
+from tests.infer.conftest import BAD, GOOD, CountingBackend, random_image, write_photo_folder
 
 
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
-    root = tmp_path / "photos"
-    write_image(root / "a.png", _random(32, 48, 3))
-    write_image(root / "sub" / "b.png", _random(32, 48, 3))  # same size as a.png: one batch of 2
-    write_image(root / "sub" / "odd.png", _random(37, 53, 3))
-    write_image(root / "gray.png", _random(24, 24, 1))
-    rgba = _random(20, 28, 4)
-    rgba[:, :, 3] = np.arange(28, dtype=np.uint8)[None, :] * 9  # a gradient, so a mix-up would show
-    write_image(root / "rgba.png", rgba)
-    ok, jpeg = cv2.imencode(".jpg", _random(16, 40, 3))
-    assert ok
-    (root / "rotated.jpg").write_bytes(_with_exif_orientation(jpeg.tobytes(), 6))
-    (root / "bad").mkdir()
-    (root / "bad" / "truncated.jpg").write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
-    (root / "bad" / "empty.png").write_bytes(b"")
-    (root / "bad" / "text.png").write_text("not an image\n")
-    return root
+    return write_photo_folder(tmp_path / "photos")
 
 
 def _translator(weights: Path, batch_size: int = 2) -> tuple[Translator, CountingBackend]:
@@ -193,8 +157,8 @@ def test_icc_profile_and_exif_travel_to_the_output_and_extra_frames_are_noted(
 
     weights, _ = onnx_model
     src = tmp_path / "in"
-    write_image(src / "photo.jpg", _random(32, 48, 3), metadata=ImageMetadata(_icc(), _exif(1)))
-    assert cv2.imwritemulti(str(src / "pages.tif"), [_random(16, 16, 3) for _ in range(3)])
+    write_image(src / "photo.jpg", random_image(32, 48, 3), metadata=ImageMetadata(_icc(), _exif(1)))
+    assert cv2.imwritemulti(str(src / "pages.tif"), [random_image(16, 16, 3) for _ in range(3)])
     result = CliRunner().invoke(
         app, ["translate", str(src), "--model", str(weights), "--out", str(tmp_path / "out"), "--no-progress"]
     )
@@ -212,10 +176,10 @@ def test_large_photos_are_streamed_and_equal_the_in_memory_result(
     import i2i.infer.pipeline as pipeline
 
     photos = tmp_path / "photos"
-    smooth = cv2.resize(_random(12, 16, 3), (200, 150), interpolation=cv2.INTER_CUBIC)
+    smooth = cv2.resize(random_image(12, 16, 3), (200, 150), interpolation=cv2.INTER_CUBIC)
     write_image(photos / "big.png", smooth)
     write_image(photos / "big.jpg", smooth, quality=90)
-    write_image(photos / "small.png", _random(40, 40, 3))  # fits in one tile: not tiled, not streamed
+    write_image(photos / "small.png", random_image(40, 40, 3))  # fits in one tile: not tiled, not streamed
     weights = make_weights(arch="resnet_6blocks", norm="instance")  # whole-image statistics: 7 more passes
     translator = Translator(weights, device="cpu", tile=64, overlap=16, batch_size=3)
     decoded: list[str] = []
