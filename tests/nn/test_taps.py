@@ -48,7 +48,7 @@ def test_tap_errors_name_the_generator_and_method() -> None:
         ValueError, match=r"^cut: generator 'unet_128' has no feature taps \(generators with taps: "
     ):
         feature_taps(unet, method="cut", name="unet_128")
-    assert generators_with_taps() == ["resnet_6blocks", "resnet_9blocks"]
+    assert generators_with_taps() == ["mobile_resnet_9blocks", "resnet_6blocks", "resnet_9blocks"]
     resnet = create_generator("resnet_6blocks", base_channels=2)
     with pytest.raises(ValueError, match=r"generator 'resnet_6blocks' has no layer 'block7'"):
         resnet.forward_taps(torch.zeros(1, 3, 8, 8), ["block7"])
@@ -65,7 +65,7 @@ def test_taps_look_through_a_ddp_wrapper() -> None:
     assert feature_taps(Wrapper(), method="cut", name="resnet_6blocks") is g
 
 
-@pytest.mark.parametrize("name", ["resnet_6blocks", "resnet_9blocks"])
+@pytest.mark.parametrize("name", ["mobile_resnet_9blocks", "resnet_6blocks", "resnet_9blocks"])
 def test_antialias_keeps_parameter_count_and_shapes(name: str) -> None:
     with torch.device("meta"):
         plain, smooth = create_generator(name), create_generator(name, antialias=True)
