@@ -146,18 +146,33 @@ class ResnetGenerator(nn.Module):
               :math:`(B, 4c, H/4, W/4)` (:math:`H/2` with ``antialias``); ``blockK``
               :math:`(B, 4c, H/4, W/4)`, with ``c = base_channels``.
         """
+        return self._encode(x, layers, stop_early=True)[1]
+
+    def forward_with_taps(self, x: Tensor, layers: Sequence[str]) -> tuple[Tensor, list[Tensor]]:
+        """The output of ``x`` and the features of ``layers``, from one pass (feature distillation).
+
+        Shape:
+            - output: :math:`(B, C_{out}, H, W)` in [-1, 1], equal to ``self(x)``, and the features
+              as in :meth:`forward_taps`.
+        """
+        x, features = self._encode(x, layers, stop_early=False)
+        return self.head(self.up(x)), features
+
+    def _encode(self, x: Tensor, layers: Sequence[str], *, stop_early: bool) -> tuple[Tensor, list[Tensor]]:
+        """Run the encoder (stem, downsamplings, residual blocks), or with ``stop_early`` only as far as
+        the last of ``layers``; returns where it stopped and the features of ``layers``."""
         check_size(x, self.name, self.size_multiple)
         check_tap_names(self, layers, self.name)
         found: dict[str, Tensor] = {"input": x}
         for name, module in self._stages():
-            if found.keys() >= set(layers):
+            if stop_early and found.keys() >= set(layers):
                 break
             x = module(x)
             if name:
                 found[name] = x
                 if name.startswith("down") and self._norm_free:
                     x = x.clone()  # without a norm the in-place ReLU comes next and would change the tap
-        return [found[layer] for layer in layers]
+        return x, [found[layer] for layer in layers]
 
 
 def _downsampling(channels: int, norm: NormFactory, bias: bool, antialias: bool) -> list[nn.Module]:
