@@ -227,7 +227,9 @@ def distill(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory of the student.")],
     student: Annotated[
         str | None,
-        typer.Option(help="Registered generator of the student (see `i2i models`).", show_default="the recipe's"),
+        typer.Option(
+            help="Registered generator of the student (see `i2i models`).", show_default="the recipe's"
+        ),
     ] = None,
     data: Annotated[
         Path | None,

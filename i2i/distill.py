@@ -67,7 +67,9 @@ def distill_overrides(
 def _teacher_data(teacher: Path, arch: str | None) -> dict[str, object]:
     """The :data:`TEACHER_DATA_KEYS` of the recipe stored with the teacher's weights."""
     if arch is not None or teacher.suffix in (".pth", ".pt"):
-        raise ValueError(f"{teacher}: a reference .pth carries no recipe to read its data from; give --data DIR")
+        raise ValueError(
+            f"{teacher}: a reference .pth carries no recipe to read its data from; give --data DIR"
+        )
     cards = read_model_cards(resolve_weights_file(teacher))
     recipe = next((card.recipe for card in cards if card.recipe), "")
     if not recipe:

@@ -65,8 +65,12 @@ class DistillSection(MethodSection):
     lambda_feature: float = Field(default=0.01, ge=0.0)  # feature MSE after the 1x1 maps (0: off)
     lambda_gan: float = Field(default=1.0, ge=0.0)
     feature_layers: tuple[str, ...] = FEATURE_LAYERS  # the teacher's taps
-    student_layers: tuple[str, ...] | None = None  # the student's taps at the same depth (None: the same names)
-    adversarial_real: AdversarialReal = "auto"  # what D takes as real; auto: target images if the data has them
+    student_layers: tuple[str, ...] | None = (
+        None  # the student's taps at the same depth (None: the same names)
+    )
+    adversarial_real: AdversarialReal = (
+        "auto"  # what D takes as real; auto: target images if the data has them
+    )
 
     @field_validator("feature_layers")
     @classmethod
@@ -269,7 +273,11 @@ class Distill(Method):
 
     def model_cards(self, *, recipe: str = "", crop_size: int | None = None) -> list[ModelCard]:
         card = self.generator_card(
-            "generator", recipe=recipe, crop_size=crop_size, direction=self.direction, teacher=self.teacher_summary
+            "generator",
+            recipe=recipe,
+            crop_size=crop_size,
+            direction=self.direction,
+            teacher=self.teacher_summary,
         )
         return [card]
 

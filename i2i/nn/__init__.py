@@ -23,10 +23,10 @@ from i2i.nn.registries import DISCRIMINATORS, GENERATORS, create_discriminator, 
 from i2i.nn.taps import FeatureTaps, feature_taps
 
 __all__ = [
-    "ChannelMaps",
     "DISCRIMINATORS",
     "GENERATORS",
     "NORMS",
+    "ChannelMaps",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "FeatureTaps",

@@ -129,7 +129,8 @@ class ChannelMaps(nn.Module):
                 f"ChannelMaps: {len(in_channels)} student layers but {len(out_channels)} teacher layers"
             )
         self.maps = nn.ModuleList(
-            nn.Conv2d(c_in, c_out, kernel_size=1) for c_in, c_out in zip(in_channels, out_channels, strict=True)
+            nn.Conv2d(c_in, c_out, kernel_size=1)
+            for c_in, c_out in zip(in_channels, out_channels, strict=True)
         )
         init_weights(self, init, init_gain)
 

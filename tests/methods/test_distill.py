@@ -57,7 +57,13 @@ def _teacher(tmp_path: Path, arch: str = "resnet_9blocks", *, fit: bool = False,
             optimizer.step()
     recipe = recipe_to_yaml(load_recipe("demo_cyclegan", DATA))
     card = describe_generator(
-        generator, arch=arch, kwargs=settings, method="cyclegan", crop_size=32, recipe=recipe, key_prefix="g_ab."
+        generator,
+        arch=arch,
+        kwargs=settings,
+        method="cyclegan",
+        crop_size=32,
+        recipe=recipe,
+        key_prefix="g_ab.",
     )
     path = tmp_path / f"teacher_{arch}.safetensors"
     save_weights(path, {f"g_ab.{k}": v for k, v in generator.state_dict().items()}, [card])
@@ -75,7 +81,11 @@ def _images(n: int = 2, size: int = 32, seed: int = 1) -> torch.Tensor:
 def test_the_overrides_take_the_teachers_data_or_a_folder(tmp_path: Path) -> None:
     teacher = _teacher(tmp_path)
     recipe = _recipe(teacher)
-    assert (recipe.data.layout, recipe.data.synthetic_size, recipe.data.direction) == ("synthetic_unpaired", 32, "a2b")
+    assert (recipe.data.layout, recipe.data.synthetic_size, recipe.data.direction) == (
+        "synthetic_unpaired",
+        32,
+        "a2b",
+    )
     assert recipe.model.teacher == str(teacher.absolute())
     folder = load_recipe("distill", [*distill_overrides(teacher, data=tmp_path, student="resnet_6blocks")])
     assert (folder.data.layout, folder.data.root, folder.model.generator.name) == (
@@ -111,10 +121,15 @@ def test_features_align_after_the_maps_and_only_the_student_side_learns(tmp_path
 def test_misaligned_features_and_missing_taps_are_one_line_errors(tmp_path: Path) -> None:
     # an anti-aliased teacher keeps down2 at 1/2 of the input; the student halves twice
     method = create_method(_recipe(_teacher(tmp_path, antialias=True)))
-    with pytest.raises(ValueError, match=r"layer down2: the student's mapped feature is \(2, 16, 8, 8\), the teacher's \(2, 16, 16, 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer down2: the student's mapped feature is \(2, 16, 8, 8\), the teacher's \(2, 16, 16, 16\)",
+    ):
         method.training_step(Batch(a=_images(), b=_images()))
     unet = _teacher(tmp_path, arch="unet_128", base_channels=2)
-    with pytest.raises(ValueError, match=r"^model\.feature_layers: distill: generator 'unet_128' has no feature taps"):
+    with pytest.raises(
+        ValueError, match=r"^model\.feature_layers: distill: generator 'unet_128' has no feature taps"
+    ):
         create_method(_recipe(unet))
     assert isinstance(create_method(_recipe(unet, "model.lambda_feature=0")), Distill)  # L1 + GAN only
     with pytest.raises(ValueError, match=r"^model\.teacher: .*nothing\.safetensors: no such file"):

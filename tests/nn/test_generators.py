@@ -11,7 +11,13 @@ from i2i.nn.generators import UnetGenerator
 
 # Small widths keep every test fast; unet_256 needs a 256x256 input, so it gets the smallest width.
 BASE = {"mobile_resnet_9blocks": 4, "resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 2, "unet_256": 2}
-MULTIPLE = {"mobile_resnet_9blocks": 4, "resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 128, "unet_256": 256}
+MULTIPLE = {
+    "mobile_resnet_9blocks": 4,
+    "resnet_6blocks": 4,
+    "resnet_9blocks": 4,
+    "unet_128": 128,
+    "unet_256": 256,
+}
 # Generators with inputs beside the image (noise + label, target domain): tests/nn/test_conditional_networks.py.
 CONDITIONAL = ("dcgan", "stargan")
 # RGB -> RGB around another generator: tests/nn/test_color.py.

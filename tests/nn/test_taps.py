@@ -34,7 +34,11 @@ def test_resnet_taps_are_the_features_its_forward_computes(antialias: bool) -> N
     assert torch.equal(g.forward_taps(x, ["block2", "stem"])[1], found["stem"])
     # one pass for the output and the features (distillation): the same numbers as the two calls
     output, (block6, stem) = g.forward_with_taps(x, ["block6", "stem"])
-    assert torch.equal(output, g(x)) and torch.equal(block6, found["block6"]) and torch.equal(stem, found["stem"])
+    assert (
+        torch.equal(output, g(x))
+        and torch.equal(block6, found["block6"])
+        and torch.equal(stem, found["stem"])
+    )
 
 
 def test_a_norm_free_generator_taps_the_convolution_not_its_relu() -> None:
