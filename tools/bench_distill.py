@@ -147,6 +147,9 @@ def main() -> None:
         for precision in precisions:
             header += f" {precision + ' img/s':>11} {'x teacher':>9}"
         print(header + "  vs teacher fp32: PSNR mean (min), SSIM")
+        print(
+            "(x fewer: the teacher's GFLOP over the model's; x teacher: images/s over the teacher's fp32 images/s)"
+        )
         for m in models:
             row = f"{m.name:<36} {m.params:>10,} {m.gflop:7.2f} {teacher.gflop / m.gflop:7.1f}"
             for precision in precisions:
