@@ -238,7 +238,10 @@ class Distill(Method):
         if not self.feature_layers:
             return self.generator(real_a), []
         taps = feature_taps(self.generator, method=self.method_name, name=self.generator_arch)
-        fake_b, features = taps.forward_with_taps(real_a, self.student_layers)
+        if taps is self.generator:  # one pass for the output and the features
+            fake_b, features = taps.forward_with_taps(real_a, self.student_layers)
+        else:  # wrapped by DDP: the output through the wrapper, which synchronises the gradients
+            fake_b, features = self.generator(real_a), taps.forward_taps(real_a, self.student_layers)
         return fake_b, self.maps(features)
 
     def training_step(self, batch: Batch) -> StepOutput:

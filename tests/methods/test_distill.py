@@ -118,6 +118,29 @@ def test_features_align_after_the_maps_and_only_the_student_side_learns(tmp_path
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in method.maps.parameters())
 
 
+def test_a_wrapped_student_gives_the_same_output_and_features(tmp_path: Path) -> None:
+    method = create_method(_recipe(_teacher(tmp_path)))
+    x = _images()
+    plain = method._student(x)
+
+    class Wrapper(torch.nn.Module):  # DistributedDataParallel keeps its network as .module
+        def __init__(self, module: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = module
+            self.calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            return self.module(x)
+
+    wrapper = Wrapper(method.generator)
+    method.generator = wrapper
+    wrapped = method._student(x)
+    assert wrapper.calls == 1  # the output went through the wrapper (DDP's gradient hooks)
+    assert torch.equal(plain[0], wrapped[0])
+    assert all(torch.equal(a, b) for a, b in zip(plain[1], wrapped[1], strict=True))
+
+
 def test_misaligned_features_and_missing_taps_are_one_line_errors(tmp_path: Path) -> None:
     # an anti-aliased teacher keeps down2 at 1/2 of the input; the student halves twice
     method = create_method(_recipe(_teacher(tmp_path, antialias=True)))
