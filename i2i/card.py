@@ -67,6 +67,9 @@ class ModelCard:
         output_name: Name of the image output of an exported graph.
         version: The i2i version that wrote the card.
         extra: Free-form string metadata (for example the source file of an imported model).
+        teacher: For a generator distilled from another (method ``"distill"``): the teacher's
+            ``arch``, ``kwargs``, ``method`` and ``source`` (the file it was read from); empty otherwise.
+            The student is this card's own ``arch`` and ``kwargs``.
     """
 
     arch: str
@@ -87,6 +90,7 @@ class ModelCard:
     output_name: str = "translated"
     version: str = __version__
     extra: dict[str, str] = field(default_factory=dict)
+    teacher: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.input_kind not in INPUT_KINDS:
@@ -245,6 +249,8 @@ class ModelCard:
                 raise ValueError("value_range needs two numbers")
             for name in ("domains", "classes"):
                 values[name] = tuple(str(v) for v in values.get(name, ()))
+            if not isinstance(values.get("teacher", {}), Mapping):
+                raise ValueError("teacher must be a mapping")
             kwargs = values.get("kwargs", {})
             for name in ("in_channels", "out_channels"):
                 if name in kwargs and int(kwargs[name]) < 1:

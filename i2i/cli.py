@@ -179,14 +179,22 @@ def train(
     ] = None,
 ) -> None:
     """Train the method that RECIPE describes; run it again to resume, Ctrl-C saves a checkpoint."""
-    import math
-    import os
-
     from i2i.config import load_recipe
-    from i2i.launch import run_training
 
     loaded = load_recipe(recipe, [*(overrides or []), *_init_from_override(init_from)])
     run_dir = out if out is not None else Path("runs") / loaded.name
+    _train_and_report(loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress)
+
+
+def _train_and_report(
+    loaded: Any, run_dir: Path, *, devices: int, resume: bool, force: bool, progress: bool
+) -> None:
+    """Run (or resume) the training of a loaded recipe in ``run_dir`` and say what was done."""
+    import math
+    import os
+
+    from i2i.launch import run_training
+
     try:
         result = run_training(loaded, run_dir, devices=devices, resume=resume, force=force, progress=progress)
     except KeyboardInterrupt:
@@ -206,6 +214,51 @@ def train(
         )
     typer.echo(f"checkpoint:  {result.checkpoint}")
     typer.echo(f"samples:     {result.sample_grid}")
+
+
+@app.command()
+@exits_on(*TRAINING_ERRORS)
+def distill(
+    teacher: Annotated[
+        Path,
+        typer.Argument(
+            help="The trained generator: run dir, checkpoint, .safetensors, or a reference .pth with --arch."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory of the student.")],
+    student: Annotated[
+        str | None,
+        typer.Option(
+            help="Registered generator of the student (see `i2i models`).", show_default="the recipe's"
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of source-domain images to distil on.", show_default="the teacher's training data"
+        ),
+    ] = None,
+    arch: Annotated[str | None, typer.Option(help="Architecture of a reference .pth teacher.")] = None,
+    direction: Annotated[
+        str | None, typer.Option(help="a2b or b2a: which generator of a CycleGAN teacher.")
+    ] = None,
+    recipe: Annotated[str, typer.Option(help="Recipe file or bundled name of the distillation.")] = "distill",
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe value, e.g. train.max_steps=2000 (repeatable)."),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the run directory's last checkpoint.")] = True,
+    force: Annotated[bool, typer.Option(help="As for `i2i train`.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    devices: Annotated[int, typer.Option(min=1, help="As for `i2i train`.")] = 1,
+) -> None:
+    """Distil TEACHER into a small, faster student generator (an ordinary run: resume, export, translate)."""
+    from i2i.config import load_recipe
+    from i2i.distill import distill_overrides
+
+    items = distill_overrides(teacher, student=student, data=data, arch=arch, direction=direction)
+    loaded = load_recipe(recipe, [*items, *(overrides or [])])
+    _train_and_report(loaded, out, devices=devices, resume=resume, force=force, progress=progress)
 
 
 def _init_from_override(init_from: Path | None) -> list[str]:
@@ -840,6 +893,8 @@ def info(
         for label, names in (("domains", card.domains), ("classes", card.classes)):
             if names:
                 typer.echo(f"  {label} {', '.join(names)}")
+        if card.teacher:
+            typer.echo(f"  distilled from {card.teacher.get('arch')} ({card.teacher.get('source', '?')})")
         typer.echo(
             f"  tensors prefixed {card.key_prefix!r}" + "".join(f", {k} {v}" for k, v in card.extra.items())
         )

@@ -79,12 +79,17 @@ class DataConfig(_Strict):
     @field_validator("layout")
     @classmethod
     def _registered_layout(cls, layout: str) -> str:
-        known = [name for name, entry in _data_layouts().items() if entry.trainable]  # not "single"
+        known = list(_data_layouts())  # each method's recipe says which it trains on (RecipeBase.LAYOUTS)
         if layout not in known:
             close = difflib.get_close_matches(layout, known, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(f"unknown layout {layout!r}{hint} (known: {', '.join(known)})")
         return layout
+
+    @property
+    def has_targets(self) -> bool:
+        """Whether the layout's items hold a target-domain image ``b`` beside the input ``a``."""
+        return bool(_data_layouts()[self.layout].targets)
 
     @property
     def classes(self) -> list[str]:
@@ -380,13 +385,16 @@ def _data_layouts() -> dict[str, Any]:
 
 def _layouts(wanted: str | tuple[str, ...]) -> tuple[str, ...]:
     """The layout names a method's ``recipe_layouts`` stands for, read from the layouts' flags:
-    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image);
-    layouts with channels of their own (colorization) only where a method names them."""
+    ``"paired"`` the paired ones, ``"image"`` every image-to-image one (items with a target image),
+    ``"source"`` those and ``single`` (input images alone: distillation needs no targets); layouts with
+    channels of their own (colorization) only where a method names them."""
     general = {name: entry for name, entry in _data_layouts().items() if entry.channels is None}
     if wanted == "paired":
         return tuple(name for name, entry in general.items() if entry.paired)
     if wanted == "image":
         return tuple(name for name, entry in general.items() if entry.targets)
+    if wanted == "source":
+        return tuple(name for name, entry in general.items() if not entry.labelled)
     return tuple(wanted)
 
 

@@ -1,5 +1,5 @@
-"""Reconstruction losses: L1 to a target (pix2pix), cycle consistency and identity (CycleGAN), and
-discriminator feature matching (pix2pixHD).
+"""Reconstruction losses: L1 to a target (pix2pix), cycle consistency and identity (CycleGAN),
+discriminator feature matching (pix2pixHD) and feature distillation (GAN Compression).
 
 The weights (``lambda_l1``, ``lambda_cycle``, ``lambda_identity``) are applied by the methods.
 """
@@ -194,3 +194,47 @@ class FeatureMatchingLoss(nn.Module):
         self, real_features: Sequence[Sequence[Tensor]], fake_features: Sequence[Sequence[Tensor]]
     ) -> Tensor:
         return feature_matching_loss(real_features, fake_features)
+
+
+def feature_distillation_loss(
+    student_features: Sequence[Tensor], teacher_features: Sequence[Tensor], *, names: Sequence[str] = ()
+) -> Tensor:
+    """Feature distillation (GAN Compression, Li et al. 2020): the sum over layers of the mean squared
+    error between the student's features, mapped to the teacher's widths (:class:`~i2i.nn.ChannelMaps`),
+    and the teacher's features, which are detached (the teacher is a constant).
+
+    Args:
+        student_features: One mapped student feature per layer (not detached).
+        teacher_features: The teacher's feature at the same layers.
+        names: Layer names, for the error message.
+
+    Returns:
+        A scalar >= 0; 0 for no layers.
+
+    Raises:
+        ValueError: When the numbers of layers differ, or a layer's two features differ in shape (a
+            student and teacher that downsample differently), naming the layer.
+
+    Shape:
+        - student_features[l], teacher_features[l]: :math:`(B, C_l, H_l, W_l)`, equal.
+        - output: :math:`()`.
+
+    Example:
+        >>> feature_distillation_loss([torch.ones(1, 2, 2, 2)], [torch.zeros(1, 2, 2, 2)])
+        tensor(1.)
+    """
+    if len(student_features) != len(teacher_features):
+        raise ValueError(
+            f"feature_distillation_loss: {len(student_features)} student layers but "
+            f"{len(teacher_features)} teacher layers"
+        )
+    total = torch.zeros(())
+    for k, (student, teacher) in enumerate(zip(student_features, teacher_features, strict=True)):
+        if student.shape != teacher.shape:
+            name = names[k] if k < len(names) else f"#{k}"
+            raise ValueError(
+                f"feature distillation at layer {name}: the student's mapped feature is "
+                f"{tuple(student.shape)}, the teacher's {tuple(teacher.shape)}"
+            )
+        total = total.to(student) + torch.mean((student - teacher.detach()) ** 2)
+    return total

@@ -18,7 +18,7 @@ from i2i.nn.discriminators import (
 from i2i.nn.generators import DCGANGenerator, ResnetGenerator, StarGANGenerator, UnetGenerator
 from i2i.nn.init import init_weights
 from i2i.nn.norms import NORMS, get_norm
-from i2i.nn.projection import PatchProjection
+from i2i.nn.projection import ChannelMaps, PatchProjection
 from i2i.nn.registries import DISCRIMINATORS, GENERATORS, create_discriminator, create_generator
 from i2i.nn.taps import FeatureTaps, feature_taps
 
@@ -26,6 +26,7 @@ __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
     "NORMS",
+    "ChannelMaps",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "FeatureTaps",

@@ -1,4 +1,5 @@
-"""Patch sampling and projection heads over feature maps, as CUT's PatchNCE loss uses them."""
+"""Heads over feature maps: patch sampling and projection as CUT's PatchNCE loss uses them, and the
+1x1 channel maps of feature distillation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from torch import Tensor, nn
 
 from i2i.nn.init import init_weights
 
-__all__ = ["PatchProjection", "sample_locations"]
+__all__ = ["ChannelMaps", "PatchProjection", "sample_locations"]
 
 
 def sample_locations(height: int, width: int, num: int, *, device: torch.device | str = "cpu") -> Tensor:
@@ -91,3 +92,49 @@ class PatchProjection(nn.Module):
             patches.append(F.normalize(head(picked), dim=-1))  # (B, P, D), unit length
             used.append(ids)
         return patches, used
+
+
+class ChannelMaps(nn.Module):
+    """One learned 1x1 convolution per feature layer, mapping a student's feature widths to a
+    teacher's (GAN Compression's feature distillation, Li et al. 2020): the student's features can
+    then be compared with the teacher's by MSE, whatever the student's width.
+
+    Args:
+        in_channels: The student's channels at each layer, in layer order.
+        out_channels: The teacher's channels at the same layers.
+        init: Weight init of the maps (see :func:`i2i.nn.init.init_weights`).
+        init_gain: Gain of the init.
+
+    Shape (``forward``):
+        - features: one :math:`(B, C^{in}_l, H_l, W_l)` map per layer.
+        - output: one :math:`(B, C^{out}_l, H_l, W_l)` map per layer.
+
+    Example:
+        >>> maps = ChannelMaps([16, 16], [64, 64])
+        >>> [tuple(f.shape) for f in maps([torch.zeros(2, 16, 8, 8), torch.zeros(2, 16, 4, 4)])]
+        [(2, 64, 8, 8), (2, 64, 4, 4)]
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: Sequence[int],
+        *,
+        init: str = "normal",
+        init_gain: float = 0.02,
+    ) -> None:
+        super().__init__()
+        if len(in_channels) != len(out_channels):
+            raise ValueError(
+                f"ChannelMaps: {len(in_channels)} student layers but {len(out_channels)} teacher layers"
+            )
+        self.maps = nn.ModuleList(
+            nn.Conv2d(c_in, c_out, kernel_size=1)
+            for c_in, c_out in zip(in_channels, out_channels, strict=True)
+        )
+        init_weights(self, init, init_gain)
+
+    def forward(self, features: Sequence[Tensor]) -> list[Tensor]:
+        if len(features) != len(self.maps):
+            raise ValueError(f"ChannelMaps has {len(self.maps)} maps, got {len(features)} feature maps")
+        return [conv(f) for conv, f in zip(self.maps, features, strict=True)]

@@ -25,7 +25,9 @@ class FeatureTaps(Protocol):
     ``tap_names`` lists its layers in forward order; ``tap_channels(layers)`` gives the channels of
     each named layer's feature (known before any forward pass, so heads over the features can be
     built up front); ``forward_taps(x, layers)`` runs the network on ``x`` as far as the last named
-    layer and returns each named layer's feature, in the order of ``layers``.
+    layer and returns each named layer's feature, in the order of ``layers``;
+    ``forward_with_taps(x, layers)`` runs the whole network once and returns its output with them
+    (feature distillation needs both).
 
     Shape (``forward_taps``):
         - x: :math:`(B, C_{in}, H, W)` in [-1, 1], as the generator's forward takes it.
@@ -39,10 +41,13 @@ class FeatureTaps(Protocol):
 
     def forward_taps(self, x: Tensor, layers: Sequence[str]) -> list[Tensor]: ...
 
+    def forward_with_taps(self, x: Tensor, layers: Sequence[str]) -> tuple[Tensor, list[Tensor]]: ...
+
 
 def has_taps(network: object) -> bool:
     """Whether ``network`` (a module or a module class) implements :class:`FeatureTaps`."""
-    return all(hasattr(network, name) for name in ("tap_names", "tap_channels", "forward_taps"))
+    members = ("tap_names", "tap_channels", "forward_taps", "forward_with_taps")
+    return all(hasattr(network, name) for name in members)
 
 
 def generators_with_taps() -> list[str]:

@@ -160,9 +160,9 @@ def test_typos_name_the_file_the_key_and_the_likely_intent(tmp_path: Path) -> No
             {"method": "pix2pix", "name": "x", "data": {"layout": "alined"}},
             "data.layout: unknown layout 'alined'; did you mean 'aligned'",
         ),
-        (  # a folder to translate has no targets: registered, but not a layout to train on
+        (  # a folder to translate has no targets: a layout to distil on, not to train CycleGAN on
             {"method": "cyclegan", "name": "x", "data": {"layout": "single"}},
-            "data.layout: unknown layout 'single'",
+            "data.layout: cyclegan needs one of ",
         ),
         (
             {"method": "cyclegan", "name": "x", "data": {"out_channels": 1}},

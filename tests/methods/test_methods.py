@@ -1,19 +1,26 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
+from i2i.card import describe_generator
 from i2i.config import list_recipes, load_recipe
 from i2i.data import synthetic_pair, to_tensor
 from i2i.methods import METHODS, Batch, CycleGAN, Method, Pix2Pix, create_method, frozen
+from i2i.nn import create_generator
+from i2i.weights import save_weights
 
 TINY = ["model.generator.base_channels=2", "model.discriminator.base_channels=2"]
 
 
 @pytest.mark.parametrize("name", [name for name, _ in list_recipes()])
-def test_every_recipe_builds_its_method(name: str) -> None:
+def test_every_recipe_builds_its_method(name: str, tmp_path: Path) -> None:
     recipe = load_recipe(name, TINY)
+    if recipe.method == "distill":  # its teacher is given by `i2i distill TEACHER`: make one
+        recipe = load_recipe(name, [*TINY, f"model.teacher={_teacher(tmp_path)}"])
     method = create_method(recipe)
     assert isinstance(method, Method) and method.method_name == recipe.method
     specs = method.model_cards(recipe="r", crop_size=recipe.data.crop_size)
@@ -27,8 +34,18 @@ def test_every_recipe_builds_its_method(name: str) -> None:
             assert spec.in_channels == recipe.data.in_channels or spec.direction != recipe.data.direction
 
 
+def _teacher(tmp_path: Path) -> Path:
+    """A small resnet_9blocks generator's weights, as a teacher to distil."""
+    generator = create_generator("resnet_9blocks", base_channels=2)
+    card = describe_generator(
+        generator, arch="resnet_9blocks", kwargs={"base_channels": 2}, method="cyclegan"
+    )
+    save_weights(tmp_path / "teacher.safetensors", generator.state_dict(), [card])
+    return tmp_path / "teacher.safetensors"
+
+
 def test_methods_registry_names() -> None:
-    assert METHODS.names() == ["cgan", "colorization", "cut", "cyclegan", "pix2pix", "stargan"]
+    assert METHODS.names() == ["cgan", "colorization", "cut", "cyclegan", "distill", "pix2pix", "stargan"]
 
 
 def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:

@@ -10,8 +10,14 @@ from i2i.nn import GENERATORS, ResnetGenerator, create_generator
 from i2i.nn.generators import UnetGenerator
 
 # Small widths keep every test fast; unet_256 needs a 256x256 input, so it gets the smallest width.
-BASE = {"resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 2, "unet_256": 2}
-MULTIPLE = {"resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 128, "unet_256": 256}
+BASE = {"mobile_resnet_9blocks": 4, "resnet_6blocks": 4, "resnet_9blocks": 4, "unet_128": 2, "unet_256": 2}
+MULTIPLE = {
+    "mobile_resnet_9blocks": 4,
+    "resnet_6blocks": 4,
+    "resnet_9blocks": 4,
+    "unet_128": 128,
+    "unet_256": 256,
+}
 # Generators with inputs beside the image (noise + label, target domain): tests/nn/test_conditional_networks.py.
 CONDITIONAL = ("dcgan", "stargan")
 # RGB -> RGB around another generator: tests/nn/test_color.py.
@@ -23,6 +29,7 @@ def test_registry_holds_the_contract_names() -> None:
     assert GENERATORS.names() == [
         "colorize",
         "dcgan",
+        "mobile_resnet_9blocks",
         "resnet_6blocks",
         "resnet_9blocks",
         "stargan",

@@ -48,6 +48,30 @@ def test_discriminator_parameter_count_matches_reference(
         assert count(create_discriminator(name, **kwargs)) == expected
 
 
+# Distillation students (not in the reference): narrower ResNets and the mobile generator, whose
+# residual blocks are depthwise-separable (arithmetic in the test below).
+STUDENT_COUNTS = [
+    ("mobile_resnet_9blocks", {"norm": "instance"}, 1_987_075),
+    ("mobile_resnet_9blocks", {"norm": "instance", "base_channels": 32}, 514_307),
+    ("mobile_resnet_9blocks", {"norm": "instance", "base_channels": 16}, 137_347),
+    ("resnet_9blocks", {"norm": "instance", "base_channels": 16}, 715_651),
+    ("resnet_6blocks", {"norm": "instance", "base_channels": 16}, 494_083),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "expected"), STUDENT_COUNTS)
+def test_student_parameter_counts(name: str, kwargs: dict[str, Any], expected: int) -> None:
+    with torch.device("meta"):
+        assert count(create_generator(name, **kwargs)) == expected
+
+
+def test_mobile_generator_differs_from_resnet_9blocks_only_in_its_blocks() -> None:
+    c = 4 * 64  # the residual blocks' width at base 64
+    full_block = 2 * (9 * c * c + c)  # two 3x3 convolutions with bias
+    separable_block = 2 * ((9 * c + c) + (c * c + c))  # two (depthwise 3x3 + 1x1), each with bias
+    assert 11_378_179 - 9 * full_block + 9 * separable_block == 1_987_075
+
+
 def test_multiscale_is_num_scales_patchgans() -> None:
     with torch.device("meta"):
         d = create_discriminator("multiscale", num_scales=3, norm="instance")

@@ -32,6 +32,13 @@ def test_resnet_taps_are_the_features_its_forward_computes(antialias: bool) -> N
     assert torch.equal(g.head(g.up(found["block6"])), g(x))
     # any order, any subset; the network runs only as far as the last named layer
     assert torch.equal(g.forward_taps(x, ["block2", "stem"])[1], found["stem"])
+    # one pass for the output and the features (distillation): the same numbers as the two calls
+    output, (block6, stem) = g.forward_with_taps(x, ["block6", "stem"])
+    assert (
+        torch.equal(output, g(x))
+        and torch.equal(block6, found["block6"])
+        and torch.equal(stem, found["stem"])
+    )
 
 
 def test_a_norm_free_generator_taps_the_convolution_not_its_relu() -> None:
@@ -48,7 +55,7 @@ def test_tap_errors_name_the_generator_and_method() -> None:
         ValueError, match=r"^cut: generator 'unet_128' has no feature taps \(generators with taps: "
     ):
         feature_taps(unet, method="cut", name="unet_128")
-    assert generators_with_taps() == ["resnet_6blocks", "resnet_9blocks"]
+    assert generators_with_taps() == ["mobile_resnet_9blocks", "resnet_6blocks", "resnet_9blocks"]
     resnet = create_generator("resnet_6blocks", base_channels=2)
     with pytest.raises(ValueError, match=r"generator 'resnet_6blocks' has no layer 'block7'"):
         resnet.forward_taps(torch.zeros(1, 3, 8, 8), ["block7"])
@@ -65,7 +72,7 @@ def test_taps_look_through_a_ddp_wrapper() -> None:
     assert feature_taps(Wrapper(), method="cut", name="resnet_6blocks") is g
 
 
-@pytest.mark.parametrize("name", ["resnet_6blocks", "resnet_9blocks"])
+@pytest.mark.parametrize("name", ["mobile_resnet_9blocks", "resnet_6blocks", "resnet_9blocks"])
 def test_antialias_keeps_parameter_count_and_shapes(name: str) -> None:
     with torch.device("meta"):
         plain, smooth = create_generator(name), create_generator(name, antialias=True)

@@ -1,4 +1,4 @@
-"""Generators: ResNet (``resnet_6blocks``, ``resnet_9blocks``), U-Net (``unet_128``, ``unet_256``), the
+"""Generators: ResNet (``resnet_6blocks``, ``resnet_9blocks``, the depthwise-separable ``mobile_resnet_9blocks``), U-Net (``unet_128``, ``unet_256``), the
 conditional ``dcgan`` (noise + label) and ``stargan`` (image + target domain), and ``colorize`` (RGB ->
 RGB around an ``L -> ab`` network)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from i2i.nn.generators.colorize import ColorizationGenerator, colorize
 from i2i.nn.generators.dcgan import DCGANGenerator, dcgan
-from i2i.nn.generators.resnet import ResnetGenerator, resnet_6blocks, resnet_9blocks
+from i2i.nn.generators.resnet import ResnetGenerator, mobile_resnet_9blocks, resnet_6blocks, resnet_9blocks
 from i2i.nn.generators.stargan import StarGANGenerator, stargan
 from i2i.nn.generators.unet import UnetGenerator, unet_128, unet_256
 
@@ -18,6 +18,7 @@ __all__ = [
     "UnetGenerator",
     "colorize",
     "dcgan",
+    "mobile_resnet_9blocks",
     "resnet_6blocks",
     "resnet_9blocks",
     "stargan",

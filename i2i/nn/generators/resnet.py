@@ -36,6 +36,9 @@ class ResnetGenerator(nn.Module):
             convolution, norm, ReLU and a stride-2 binomial blur (:class:`~i2i.nn.blocks.BlurDownsample`);
             each upsampling a blurred 2x upsampling (:class:`~i2i.nn.blocks.BlurUpsample`) and a
             stride-1 convolution. Same parameter count; off (the CycleGAN network) by default.
+        separable: Depthwise-separable residual blocks (see :class:`~i2i.nn.blocks.ResnetBlock`): the
+            mobile ResNet generator of GAN Compression (Li et al. 2020), a cheap student for
+            distillation; its name reads ``mobile_resnet_<num_blocks>blocks``. Off by default.
 
     Feature taps (:class:`~i2i.nn.taps.FeatureTaps`), in forward order: ``input`` (the image),
     ``stem`` (after the 7x7 convolution, norm and ReLU), ``down1`` and ``down2`` (the output of each
@@ -75,9 +78,10 @@ class ResnetGenerator(nn.Module):
         init: str = "normal",
         init_gain: float = 0.02,
         antialias: bool = False,
+        separable: bool = False,
     ) -> None:
         super().__init__()
-        self.name = f"resnet_{num_blocks}blocks"
+        self.name = f"{'mobile_' if separable else ''}resnet_{num_blocks}blocks"
         self.min_size = 2 * self.size_multiple
         norm_layer = get_norm(norm)
         bias = conv_bias(norm_layer)
@@ -93,7 +97,7 @@ class ResnetGenerator(nn.Module):
         )
         self.blocks = nn.Sequential(
             *(
-                ResnetBlock(c * 4, norm=norm_layer, padding=padding, dropout=dropout)
+                ResnetBlock(c * 4, norm=norm_layer, padding=padding, dropout=dropout, separable=separable)
                 for _ in range(num_blocks)
             )
         )
@@ -142,18 +146,33 @@ class ResnetGenerator(nn.Module):
               :math:`(B, 4c, H/4, W/4)` (:math:`H/2` with ``antialias``); ``blockK``
               :math:`(B, 4c, H/4, W/4)`, with ``c = base_channels``.
         """
+        return self._encode(x, layers, stop_early=True)[1]
+
+    def forward_with_taps(self, x: Tensor, layers: Sequence[str]) -> tuple[Tensor, list[Tensor]]:
+        """The output of ``x`` and the features of ``layers``, from one pass (feature distillation).
+
+        Shape:
+            - output: :math:`(B, C_{out}, H, W)` in [-1, 1], equal to ``self(x)``, and the features
+              as in :meth:`forward_taps`.
+        """
+        x, features = self._encode(x, layers, stop_early=False)
+        return self.head(self.up(x)), features
+
+    def _encode(self, x: Tensor, layers: Sequence[str], *, stop_early: bool) -> tuple[Tensor, list[Tensor]]:
+        """Run the encoder (stem, downsamplings, residual blocks), or with ``stop_early`` only as far as
+        the last of ``layers``; returns where it stopped and the features of ``layers``."""
         check_size(x, self.name, self.size_multiple)
         check_tap_names(self, layers, self.name)
         found: dict[str, Tensor] = {"input": x}
         for name, module in self._stages():
-            if found.keys() >= set(layers):
+            if stop_early and found.keys() >= set(layers):
                 break
             x = module(x)
             if name:
                 found[name] = x
                 if name.startswith("down") and self._norm_free:
                     x = x.clone()  # without a norm the in-place ReLU comes next and would change the tap
-        return [found[layer] for layer in layers]
+        return x, [found[layer] for layer in layers]
 
 
 def _downsampling(channels: int, norm: NormFactory, bias: bool, antialias: bool) -> list[nn.Module]:
@@ -201,3 +220,10 @@ def resnet_6blocks(**kwargs: Any) -> ResnetGenerator:
 def resnet_9blocks(**kwargs: Any) -> ResnetGenerator:
     """ResNet generator with 9 residual blocks (CycleGAN default at 256 px)."""
     return ResnetGenerator(**{"num_blocks": 9, **kwargs})
+
+
+@GENERATORS.register
+def mobile_resnet_9blocks(**kwargs: Any) -> ResnetGenerator:
+    """ResNet generator with 9 depthwise-separable residual blocks (GAN Compression's mobile
+    generator, Li et al. 2020): a distillation student, about 1/6 of ``resnet_9blocks``' parameters."""
+    return ResnetGenerator(**{"num_blocks": 9, "separable": True, **kwargs})
