@@ -84,7 +84,7 @@ class Distill(Method):
     """Distillation: a frozen ``teacher``, the student ``generator``, ``maps`` and a ``discriminator``.
 
     Args:
-        teacher: The trained generator (put in eval mode, its parameters frozen).
+        teacher_network: The trained generator (put in eval mode, its parameters frozen).
         teacher_card: Its model card (channels, arch), as :func:`i2i.export.load_source` returns it.
         teacher_source: Where it was read from, recorded in the student's card.
         generator: Registered name of the student.
@@ -97,7 +97,8 @@ class Distill(Method):
         lambda_gan: Weight of the student's adversarial loss.
         feature_layers: The teacher's taps to distil.
         student_layers: The student's taps matched to them (default: the same names).
-        adversarial_real: ``"target"`` (D's real images are the batch's ``b``) or ``"teacher"``.
+        discriminator_real: ``"target"`` (D's real images are the batch's ``b``) or ``"teacher"`` (the
+            teacher's outputs); the recipe's ``adversarial_real``, with ``auto`` resolved from the data.
         lr: Adam learning rate of all networks.
         betas: Adam ``(beta1, beta2)``.
         direction: The data direction (the teacher's generator for it was loaded).
@@ -131,7 +132,7 @@ class Distill(Method):
     def __init__(
         self,
         *,
-        teacher: nn.Module,
+        teacher_network: nn.Module,
         teacher_card: ModelCard,
         teacher_source: str = "",
         generator: str = "mobile_resnet_9blocks",
@@ -144,7 +145,7 @@ class Distill(Method):
         lambda_gan: float = 1.0,
         feature_layers: tuple[str, ...] = FEATURE_LAYERS,
         student_layers: tuple[str, ...] | None = None,
-        adversarial_real: str = "teacher",
+        discriminator_real: str = "teacher",
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         direction: str = "a2b",
@@ -154,12 +155,12 @@ class Distill(Method):
         optimizer: str = "adam",
     ) -> None:
         super().__init__(gan_mode=gan_mode, lambda_gp=lambda_gp, clip_value=clip_value, n_critic=n_critic)
-        if adversarial_real not in ("target", "teacher"):
-            raise ValueError(f"adversarial_real must be 'target' or 'teacher', got {adversarial_real!r}")
+        if discriminator_real not in ("target", "teacher"):
+            raise ValueError(f"discriminator_real must be 'target' or 'teacher', got {discriminator_real!r}")
         self.lambda_recon = lambda_recon
         self.lambda_feature = lambda_feature
         self.lambda_gan = lambda_gan
-        self.adversarial_real = adversarial_real
+        self.discriminator_real = discriminator_real
         self.direction = direction
         self.teacher_card = teacher_card
         self.teacher_summary = {
@@ -168,7 +169,7 @@ class Distill(Method):
             "method": teacher_card.method,
             "source": teacher_source,
         }
-        self.teacher = teacher.eval().requires_grad_(False)  # G', a constant
+        self.teacher = teacher_network.eval().requires_grad_(False)  # G', a constant
         in_channels, out_channels = teacher_card.in_channels, teacher_card.out_channels
         self.generator_arch = generator
         build_g, build_d = GENERATORS.get(generator), DISCRIMINATORS.get(discriminator)
@@ -248,7 +249,7 @@ class Distill(Method):
         real_a = batch.a  # x: (B, C_a, H, W) in [-1, 1], source-domain images
         teacher_b, teacher_features = self._teacher(real_a)  # G'(x) and G'_t(x)
         fake_b, student_features = self._student(real_a)  # G(x) and f_t(G_t(x))
-        real_b = batch.b if self.adversarial_real == "target" else teacher_b
+        real_b = batch.b if self.discriminator_real == "target" else teacher_b
 
         # D: real (target images or the teacher's outputs) against detached G(x)
         loss_d = self.discriminator_loss(self.discriminator, real_b, fake_b.detach())
@@ -330,7 +331,7 @@ def distill(*, recipe: Any) -> Distill:
     kwargs = recipe_kwargs(recipe)
     return Distill(
         **kwargs,
-        teacher=teacher,
+        teacher_network=teacher,
         teacher_card=card,
         teacher_source=str(model.teacher),
         lambda_recon=model.lambda_recon,
@@ -338,6 +339,6 @@ def distill(*, recipe: Any) -> Distill:
         lambda_gan=model.lambda_gan,
         feature_layers=model.feature_layers,
         student_layers=model.student_layers,
-        adversarial_real=real,
+        discriminator_real=real,
         direction=data.direction,
     )

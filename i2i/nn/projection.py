@@ -47,6 +47,7 @@ class PatchProjection(nn.Module):
           sampled at the same locations.
 
     Example:
+        >>> _ = torch.manual_seed(0)  # a random head may map a patch to zero, which has no unit direction
         >>> heads = PatchProjection([3, 8], out_channels=4)
         >>> patches, ids = heads([torch.randn(2, 3, 8, 8), torch.randn(2, 8, 4, 4)], num_patches=10)
         >>> [tuple(p.shape) for p in patches], [tuple(i.shape) for i in ids]

@@ -71,7 +71,7 @@ def test_strips_encode_to_the_pixels_of_the_in_memory_writer(
 
 def test_rotated_photos_are_not_streamed(tmp_path: Path) -> None:
     # read_image applies the EXIF orientation, which needs every row; the in-memory path takes them.
-    from tests.infer.test_pipeline import _with_exif_orientation
+    from tests.data.test_image_io import _with_exif_orientation
 
     ok, jpeg = cv2.imencode(".jpg", _photo(16, 40, 3))
     assert ok

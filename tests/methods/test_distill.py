@@ -99,7 +99,7 @@ def test_the_overrides_take_the_teachers_data_or_a_folder(tmp_path: Path) -> Non
 
 def test_features_align_after_the_maps_and_only_the_student_side_learns(tmp_path: Path) -> None:
     method = create_method(_recipe(_teacher(tmp_path, base_channels=8)))
-    assert isinstance(method, Distill) and method.adversarial_real == "target"  # the data has zebras
+    assert isinstance(method, Distill) and method.discriminator_real == "target"  # the data has zebras
     assert set(method.networks()) == {"generator", "discriminator", "maps"}  # the teacher: never saved
     x = _images()
     teacher_b, teacher_features = method._teacher(x)
