@@ -369,8 +369,8 @@ class Translator:
         """Network output of a tiled image in bands, top to bottom (float ``(C_out, rows, width)``).
 
         With ``tile_statistics="whole"`` and an instance-norm generator, the tiles are read first to
-        measure the whole image's statistics: once per norm layer for PyTorch models
-        (:mod:`i2i.infer.statistics`), a few times for ONNX models (:mod:`i2i.infer.graph_statistics`).
+        measure the whole image's statistics, once per norm layer (PyTorch models:
+        :mod:`i2i.infer.statistics`; ``.onnx`` models: :mod:`i2i.infer.graph_statistics`).
         """
         norms = getattr(self.backend, "norms", None) if self.tile_statistics == "whole" else None
         if norms is None:
