@@ -25,6 +25,7 @@ from i2i.data.io import (
     to_uint8,
     write_image,
 )
+from tests.infer.conftest import with_exif_orientation
 
 
 def _png_bytes(width: int, height: int, colour_type: int, rows: list[bytes], chunks: bytes = b"") -> bytes:
@@ -42,15 +43,6 @@ def _png_bytes(width: int, height: int, colour_type: int, rows: list[bytes], chu
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
-
-
-def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
-    """Insert a hand-built APP1 Exif segment (big-endian TIFF, one IFD0 entry) after SOI."""
-    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # tag, SHORT, count 1, value, padding
-    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
-    payload = b"Exif\x00\x00" + tiff
-    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    return jpeg[:2] + app1 + jpeg[2:]
 
 
 def _red_left_blue_right(height: int = 16, width: int = 24) -> np.ndarray:
@@ -120,7 +112,7 @@ def test_palette_png_is_expanded_to_rgb(tmp_path: Path) -> None:
 def test_exif_orientation_6_is_rotated_clockwise(tmp_path: Path) -> None:
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(_red_left_blue_right(), cv2.COLOR_RGB2BGR))
     assert ok
-    data = _with_exif_orientation(jpeg.tobytes(), 6)
+    data = with_exif_orientation(jpeg.tobytes(), 6)
     # The reason for parsing EXIF ourselves: IMREAD_UNCHANGED ignores the orientation.
     assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).shape[:2] == (16, 24)
     path = tmp_path / "rotated.jpg"
@@ -140,7 +132,7 @@ def test_every_exif_orientation_matches_pillow(tmp_path: Path, orientation: int)
     source[:3, :5], source[:3, 5:], source[3:, 5:] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(source, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 100])
     assert ok
-    data = _with_exif_orientation(jpeg.tobytes(), orientation)
+    data = with_exif_orientation(jpeg.tobytes(), orientation)
     (tmp_path / "o.jpg").write_bytes(data)
     expected = np.asarray(pil_ops.exif_transpose(pil_image.open(io.BytesIO(data))).convert("RGB"))
     mine = read_image(tmp_path / "o.jpg")

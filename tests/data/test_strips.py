@@ -71,13 +71,13 @@ def test_strips_encode_to_the_pixels_of_the_in_memory_writer(
 
 def test_rotated_photos_are_not_streamed(tmp_path: Path) -> None:
     # read_image applies the EXIF orientation, which needs every row; the in-memory path takes them.
-    from tests.data.test_image_io import _with_exif_orientation
+    from tests.infer.conftest import with_exif_orientation
 
     ok, jpeg = cv2.imencode(".jpg", _photo(16, 40, 3))
     assert ok
-    (tmp_path / "rotated.jpg").write_bytes(_with_exif_orientation(jpeg.tobytes(), 6))
+    (tmp_path / "rotated.jpg").write_bytes(with_exif_orientation(jpeg.tobytes(), 6))
     assert StripReader.open(tmp_path / "rotated.jpg", scratch=tmp_path / "o.png") is None
-    (tmp_path / "upright.jpg").write_bytes(_with_exif_orientation(jpeg.tobytes(), 1))
+    (tmp_path / "upright.jpg").write_bytes(with_exif_orientation(jpeg.tobytes(), 1))
     reader = StripReader.open(tmp_path / "upright.jpg", scratch=tmp_path / "o.png")
     assert reader is not None
     reader.close()
