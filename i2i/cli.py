@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import click
 import typer
@@ -583,6 +583,7 @@ def translate(
 
     geometry: dict[str, Any] = {"batch_size": batch_size, "tile": tile, "overlap": overlap, "resize": resize}
     geometry |= {"scale_width": scale_width, "crop": crop, "domain": domain, "device": device}
+    geometry["tile_statistics"] = tile_statistics  # checked by Translator
     if engine == "ray":
         from i2i.infer.ray_engine import translate_with_ray
 
@@ -616,7 +617,6 @@ def translate(
         backend=backend,
         mode="throughput",
         precision=precision,
-        tile_statistics=cast(Literal["whole", "tile"], tile_statistics),  # checked by Translator
         direction=direction,
         **geometry,
     )

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GEOMETRY_OPTIONS", "plan_rows", "translate_dataset", "translate_with_ray"]
 
-GEOMETRY_OPTIONS = ("batch_size", "tile", "overlap", "resize", "scale_width", "crop")
+GEOMETRY_OPTIONS = ("batch_size", "tile", "overlap", "tile_statistics", "resize", "scale_width", "crop")
 """The :class:`Translator` options besides the backend's (how to prepare, batch and finish an image)."""
 
 Batch = dict[str, np.ndarray]

@@ -35,3 +35,16 @@ def test_options_the_engine_does_not_take_are_refused_in_one_line(
     result = CliRunner().invoke(app, [*args, *engine, *option])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "--engine" in result.output
+
+
+@pytest.mark.parametrize("statistics", ["whole", "tile"])
+def test_the_inference_actor_takes_the_tile_statistics_option(
+    statistics: str, onnx_model: tuple[Path, Path]
+) -> None:
+    # --tile-statistics was dropped on the way to the actors (its Translator always measured the whole
+    # image), so `--engine ray --tile-statistics tile` wrote other files than the local engine.
+    from i2i.infer.ray_engine import _Infer
+
+    options = {"tile": 64, "tile_statistics": statistics, "device": "cpu"}
+    actor = _Infer(str(onnx_model[1]), options, threads=1)
+    assert actor.translator.tile_statistics == statistics
