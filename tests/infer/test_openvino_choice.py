@@ -78,19 +78,7 @@ def test_missing_openvino_is_one_line_with_the_extra_to_install(
 
     monkeypatch.setattr(builtins, "__import__", no_openvino)
     monkeypatch.delitem(__import__("sys").modules, "openvino", raising=False)
-    (tmp_path / "in").mkdir()
-    _, onnx_path = onnx_model
-    args = [
-        "translate",
-        str(tmp_path / "in"),
-        "-m",
-        str(onnx_path),
-        "-o",
-        str(tmp_path / "out"),
-        "--backend",
-        "openvino",
-    ]
-    result = CliRunner().invoke(app, args)
+    result = _translate_empty_folder(tmp_path, onnx_model[1], "--backend", "openvino")
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: the OpenVINO backend needs openvino, which is not installed: pip install i2i[openvino]"
@@ -98,20 +86,15 @@ def test_missing_openvino_is_one_line_with_the_extra_to_install(
 
 
 def test_unknown_backend_is_a_one_line_usage_error(tmp_path: Path, onnx_model: tuple[Path, Path]) -> None:
-    (tmp_path / "in").mkdir()
-    _, onnx_path = onnx_model
-    args = [
-        "translate",
-        str(tmp_path / "in"),
-        "-m",
-        str(onnx_path),
-        "-o",
-        str(tmp_path / "out"),
-        "--backend",
-        "tvm",
-    ]
-    result = CliRunner().invoke(app, args)
+    result = _translate_empty_folder(tmp_path, onnx_model[1], "--backend", "tvm")
     assert result.exit_code == 2
     assert (
         result.output.strip() == "error: unknown backend 'tvm' (known: auto, onnxruntime, openvino, pytorch)"
     )
+
+
+def _translate_empty_folder(tmp_path: Path, model: Path, *options: str) -> Any:
+    """``i2i translate`` of an empty folder with ``model`` and ``options`` (the CLI's result)."""
+    (tmp_path / "in").mkdir()
+    args = ["translate", str(tmp_path / "in"), "-m", str(model), "-o", str(tmp_path / "out"), *options]
+    return CliRunner().invoke(app, args)
