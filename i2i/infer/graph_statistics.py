@@ -96,7 +96,7 @@ def statistics_graph(proto: onnx.ModelProto) -> NormGraph | None:
     model.CopyFrom(proto)
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
-    shapes = _constant_shapes(model)
+    constants = _constant_tensors(model)
     ops = _Ops(opset)
     nodes: list[onnx.NodeProto] = []
     sums: list[str] = []
@@ -106,14 +106,14 @@ def statistics_graph(proto: onnx.ModelProto) -> NormGraph | None:
         if node.op_type != "InstanceNormalization":
             nodes.append(node)
             continue
-        scale_shape = shapes.get(node.input[1])
-        if scale_shape is None or len(scale_shape) != 1:
+        scale = constants.get(node.input[1])
+        if scale is None or len(scale.dims) != 1:
             raise ValueError(
                 f"instance norm {node.name or node.output[0]}: its scale is not a constant vector"
             )
-        count = int(scale_shape[0])
+        count = int(scale.dims[0])
         epsilon = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
-        nodes += ops.replace_norm(node, len(channels), offset, count, epsilon, shapes.dtype(node.input[1]))
+        nodes += ops.replace_norm(node, len(channels), offset, count, epsilon, scale.data_type)
         sums.append(f"i2i_norm{len(channels)}_sums")
         channels.append(count)
         offset += count
@@ -131,29 +131,15 @@ def statistics_graph(proto: onnx.ModelProto) -> NormGraph | None:
     return NormGraph(model, tuple(channels), graph.output[0].name)
 
 
-class _Shapes(dict[str, tuple[int, ...]]):
-    """Shapes and element types of a graph's constant tensors (initialisers and ``Constant`` outputs)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.types: dict[str, int] = {}
-
-    def dtype(self, name: str) -> int:
-        return self.types.get(name, TensorProto.FLOAT)
-
-
-def _constant_shapes(model: onnx.ModelProto) -> _Shapes:
-    shapes = _Shapes()
-    for tensor in model.graph.initializer:
-        shapes[tensor.name] = tuple(tensor.dims)
-        shapes.types[tensor.name] = tensor.data_type
+def _constant_tensors(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
+    """A graph's constant tensors by name: its initialisers and the values of its ``Constant`` nodes."""
+    tensors = {tensor.name: tensor for tensor in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant":
             for attribute in node.attribute:
                 if attribute.name == "value":
-                    shapes[node.output[0]] = tuple(attribute.t.dims)
-                    shapes.types[node.output[0]] = attribute.t.data_type
-    return shapes
+                    tensors[node.output[0]] = attribute.t
+    return tensors
 
 
 class _Ops:
