@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from i2i.data.io import ImageReadError, convert_channels, list_images, read_image, write_image
-from i2i.data.transforms import resize
+from i2i.data.resize import resize
 from i2i.files import atomic_path
 
 __all__ = ["CombineReport", "SplitReport", "combine_folders", "image_keys", "split_folder"]

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from i2i.data.io import convert_channels
-from i2i.data.transforms import resize
+from i2i.data.resize import resize
 from i2i.infer.backends import Backend, load_backend
 from i2i.infer.statistics import Forward
 from i2i.infer.tiling import (

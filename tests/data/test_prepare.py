@@ -14,7 +14,7 @@ from i2i.data import AlignedDataset, Geometry, read_image, write_image
 from i2i.data.check import check_folder
 from i2i.data.layouts import detect_layout
 from i2i.data.prepare import combine_folders, split_counts, split_folder
-from i2i.data.transforms import resize
+from i2i.data.resize import resize
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from i2i.cli import app
 from i2i.data.io import write_image
-from i2i.data.transforms import resize
+from i2i.data.resize import resize
 from i2i.infer import Translator
 from i2i.infer.inputs import collect_inputs
 from i2i.infer.results_page import ResultRow, write_results_page
