@@ -12,19 +12,18 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from i2i.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "create_generator": "i2i.nn",
-    "create_discriminator": "i2i.nn",
-    "load_recipe": "i2i.config",
-    "Translator": "i2i.infer",
-    "load_generator": "i2i.weights",
-    "read_image": "i2i.data",
-    "write_image": "i2i.data",
+    "i2i.nn": ("create_generator", "create_discriminator"),
+    "i2i.config": ("load_recipe",),
+    "i2i.infer": ("Translator",),
+    "i2i.weights": ("load_generator",),
+    "i2i.data": ("read_image", "write_image"),
 }
 
 __all__ = [
@@ -46,7 +45,4 @@ if TYPE_CHECKING:
     from i2i.weights import load_generator
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'i2i' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _PUBLIC)

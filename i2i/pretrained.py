@@ -27,15 +27,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.error import HTTPError, URLError
-
-from torch import nn
 
 from i2i.card import ModelCard
 from i2i.data.download import DEFAULT_BASE_URL, DownloadError, download_file, find_in_collections
 from i2i.files import cache_dir
-from i2i.weights import WeightsError, read_model_cards, save_weights
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "MIRROR_ENV",
@@ -185,6 +185,8 @@ def download_pretrained(
         DownloadError: The transfer failed (the ``.part`` file stays, the next call resumes), or the
             downloaded file is not the expected generator (then it is removed).
     """
+    from i2i.weights import WeightsError, read_model_cards, save_weights  # torch: only to download
+
     model = find_pretrained(name, method)
     folder = Path(out).expanduser() if out is not None else pretrained_dir()
     target = folder / _file_name(model)
@@ -220,6 +222,8 @@ def download_pretrained(
 
 def _convert(path: Path, model: PretrainedModel, url: str) -> tuple[nn.Module, ModelCard]:
     """The reference file as a generator of ``model``'s architecture and its card (shapes checked)."""
+    from torch import nn
+
     from i2i.card import describe_generator
     from i2i.export.reference import load_reference_generator
 

@@ -53,7 +53,7 @@ def _digests(root: Path) -> dict[str, str]:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Good and hostile files side by side (see the names in :data:`CASES`)."""
     from i2i.export.onnx import export_onnx
-    from i2i.infer.backends import TorchBackend
+    from i2i.infer.torch_backend import TorchBackend
     from i2i.weights import load_generator
 
     root = tmp_path_factory.mktemp("corpus")

@@ -13,14 +13,16 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
-from torch import Tensor
 
 from i2i.data.image_metadata import ImageMetadata, embed_metadata, read_metadata
 from i2i.files import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from torch import Tensor  # torch is imported where tensors are made: decoding needs only numpy
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -282,6 +284,8 @@ def to_tensor(image: np.ndarray) -> Tensor:
         image = image[:, :, None]
     if image.ndim != 3:
         raise ValueError(f"to_tensor expects (H, W, C), got shape {tuple(image.shape)}")
+    import torch
+
     chw = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))  # (C, H, W)
     return chw.float().div_(127.5).sub_(1.0)
 
@@ -293,6 +297,8 @@ def to_uint8(tensor: Tensor) -> np.ndarray:
     """
     if tensor.ndim not in (3, 4):
         raise ValueError(f"to_uint8 expects (C, H, W) or (B, C, H, W), got shape {tuple(tensor.shape)}")
+    import torch
+
     scaled = (tensor.detach().float().clamp(-1.0, 1.0) + 1.0) * 127.5
     array = scaled.round().to(torch.uint8).cpu().numpy()
     return np.ascontiguousarray(np.moveaxis(array, -3, -1))

@@ -1,8 +1,12 @@
-"""Inference backends: one small protocol over ONNX Runtime, OpenVINO (:mod:`i2i.infer.openvino`) and eager PyTorch.
+"""Inference backends: one small protocol over ONNX Runtime, OpenVINO (:mod:`i2i.infer.openvino`) and eager
+PyTorch (:mod:`i2i.infer.torch_backend`).
 
 A backend maps a float32 batch ``(B, C_in, H, W)`` in ``card.value_range`` to a float32 batch
 ``(B, C_out, H, W)`` in the same range. It knows nothing about files, uint8 pixels, channels or padding;
 :class:`~i2i.infer.translator.Translator` does that, so both backends see exactly the same tensors.
+
+The exported-model backends import neither torch nor the training stack, so ``i2i translate`` with an
+``.onnx`` model (and every worker of ``--engine ray``) starts in well under a second.
 """
 
 from __future__ import annotations
@@ -14,23 +18,17 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
-import torch
-from torch import nn
 
 from i2i.card import ModelCard
 from i2i.export.metadata import DOMAIN_INPUT_NAME, read_onnx_card
 from i2i.infer.graph_statistics import SUMS_OUTPUT, GraphNorms, statistics_graph
-from i2i.infer.statistics import WholeImageNorms
-from i2i.weights import load_generator
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "OnnxBackend",
-    "TorchBackend",
     "load_backend",
     "onnx_providers",
-    "torch_device",
 ]
 
 Device = Literal["auto", "cpu", "cuda", "tensorrt", "mps"]
@@ -163,105 +161,6 @@ class OnnxBackend:
         return GraphNorms(graph, lambda feed: session.run(outputs, dict(feed)), self.feed)
 
 
-def torch_device(device: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else MPS if available, else CPU; other names pass through."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if device not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device {device!r} is not available with PyTorch; use one of auto, cpu, cuda, mps")
-    return torch.device(device)
-
-
-class TorchBackend:
-    """A generator in eager PyTorch under ``torch.inference_mode``.
-
-    Args:
-        module: The generator (put in eval mode here).
-        card: How to feed it (for weight files: the card :func:`~i2i.weights.load_generator` returns).
-        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
-        precision: ``"fp32"`` (default), ``"bf16"`` (autocast; on CPUs with AVX512-BF16 about twice as
-            fast for a mean absolute error near 0.008 in [-1, 1] units) or ``"fp16"`` (autocast, CUDA only).
-        channels_last: NHWC memory layout; default on for CUDA and for bf16/fp16 autocast, where the
-            convolution kernels prefer it, off for fp32 on CPU, where it measured no faster.
-        domain: Multi-domain (StarGAN) models: the target domain, one of ``card.domains``.
-
-    Attributes:
-        norms: The generator's instance-norm layers, whose statistics tiled inference fixes to the whole
-            image's (:class:`~i2i.infer.statistics.WholeImageNorms`); ``None`` when it has none.
-    """
-
-    def __init__(
-        self,
-        module: nn.Module,
-        card: ModelCard,
-        *,
-        device: str = "auto",
-        precision: str | None = None,
-        channels_last: bool | None = None,
-        domain: str | None = None,
-    ) -> None:
-        card.require_image_input(card.arch, "translation")
-        self.domain = card.domain_index(domain)
-        self.device = torch_device(device)
-        self.precision = precision or "fp32"
-        if self.precision not in ("fp32", "bf16", "fp16"):
-            raise ValueError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
-        if self.precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("precision fp16 needs a CUDA device; use bf16 on CPU")
-        if channels_last is None:
-            channels_last = self.device.type == "cuda" or self.precision != "fp32"
-        self.channels_last = channels_last
-        norms = WholeImageNorms(module, self.run)
-        self.norms: WholeImageNorms | None = norms if norms.layers else None
-        self.module = module.eval().to(self.device)
-        if channels_last:
-            self.module = self.module.to(memory_format=torch.channels_last)
-        self.card = card
-        self.name = f"pytorch {self.device.type} ({self.precision})"
-        self._autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-
-    @classmethod
-    def load(
-        cls,
-        source: str | os.PathLike[str],
-        *,
-        direction: str | None = None,
-        device: str = "auto",
-        precision: str | None = None,
-        channels_last: bool | None = None,
-        domain: str | None = None,
-    ) -> TorchBackend:
-        """A backend for a ``.safetensors`` file, a checkpoint directory or a run directory."""
-        module, card = load_generator(Path(source), direction=direction)
-        card.require_image_input(str(source), "translation")
-        card = card.replace(precision=precision or "fp32")
-        return cls(
-            module, card, device=device, precision=precision, channels_last=channels_last, domain=domain
-        )
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with (
-            torch.inference_mode(),
-            torch.autocast(
-                self.device.type,
-                dtype=self._autocast_dtype or torch.float32,
-                enabled=self._autocast_dtype is not None,
-            ),
-        ):
-            domain = (
-                () if self.domain is None else (torch.full((x.shape[0],), self.domain, device=self.device),)
-            )
-            y = self.module(x, *domain)
-        return y.float().contiguous().cpu().numpy()
-
-
 BACKENDS: tuple[str, ...] = ("auto", "onnxruntime", "openvino", "pytorch")
 
 
@@ -283,7 +182,7 @@ def load_backend(
             directory or a run directory.
         backend: ``"auto"`` (by the file: ``.onnx`` -> ONNX Runtime, ``.xml`` -> OpenVINO, weights ->
             PyTorch), ``"onnxruntime"``, ``"openvino"`` (``.onnx`` or ``.xml``, CPU) or ``"pytorch"``.
-        device: Where to run (see :class:`OnnxBackend`, :class:`TorchBackend`; OpenVINO: auto or cpu).
+        device: Where to run (see :class:`OnnxBackend`, :class:`~i2i.infer.torch_backend.TorchBackend`; OpenVINO: auto or cpu).
         precision: PyTorch: ``fp32``, ``bf16``, ``fp16``; OpenVINO: ``auto``, ``fp32``, ``bf16``, ``int8``
             (default auto, see :mod:`i2i.infer.openvino`); ONNX Runtime: set at export.
         direction: PyTorch files with both generators: ``"a2b"`` or ``"b2a"``.
@@ -325,6 +224,8 @@ def load_backend(
         raise ValueError(
             f"{path}: is an exported model; the PyTorch backend reads weights or run directories"
         )
+    from i2i.infer.torch_backend import TorchBackend  # torch only for PyTorch models
+
     return TorchBackend.load(
         path, direction=direction, device=device, precision=precision, domain=domain, **kwargs
     )

@@ -40,7 +40,8 @@ from i2i.data import Geometry, build_dataset, data_layout, to_uint8
 from i2i.data.layouts import detect_layout
 from i2i.files import write_text_atomic
 from i2i.infer import TorchBackend, Translator
-from i2i.infer.backends import Backend, torch_device
+from i2i.infer.backends import Backend
+from i2i.infer.torch_backend import torch_device
 from i2i.metrics.fid import distribution_scores, extract_features
 from i2i.metrics.inception import (
     RANDOM_WEIGHTS,

@@ -86,7 +86,7 @@ def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """``(weights, model.onnx)``: one tiny ResNet as a weights file and its fp32 ONNX export (exported once:
     the export takes seconds)."""
     from i2i.export.onnx import export_onnx
-    from i2i.infer.backends import TorchBackend
+    from i2i.infer.torch_backend import TorchBackend
     from i2i.weights import load_generator
 
     root = tmp_path_factory.mktemp("onnx_model")

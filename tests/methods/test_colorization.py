@@ -96,7 +96,7 @@ def test_eval_scores_the_photos_and_the_trained_model_beats_no_colour(run: Path)
     # `i2i eval` used to stop with "fake (16, 3, 64, 64) and real (16, 2, 64, 64) differ in shape": it
     # compared the RGB output with the colour channels of the training pairs. A colorizer is scored on
     # the photos: the photo in (only its lightness is used), the same photo as the target.
-    from i2i.infer.backends import TorchBackend
+    from i2i.infer.torch_backend import TorchBackend
     from i2i.metrics.evaluate import evaluate
 
     trained = evaluate(run, metrics=["psnr", "ssim", "l1"], device="cpu")
