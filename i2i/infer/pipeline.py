@@ -61,9 +61,10 @@ OutputFormat = Literal["same", "png", "jpg"]
 
 @dataclass(frozen=True)
 class Failure:
-    """An input that produced no output, and why (one line)."""
+    """An input that produced no output, and why (one line). ``path`` is a local file, or an object-store
+    URI kept as a string (a :class:`~pathlib.Path` would fold ``s3://`` into ``s3:/``)."""
 
-    path: Path
+    path: Path | str
     reason: str
 
 
@@ -87,7 +88,7 @@ class TranslateSummary:
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     backend: str = ""
-    first_frame_only: list[tuple[Path, int]] = field(default_factory=list)
+    first_frame_only: list[tuple[Path | str, int]] = field(default_factory=list)
     outputs: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) of each written or kept
 
     @property

@@ -369,10 +369,15 @@ def translate_with_ray(
             if row.status == "done":
                 summary.done += 1
                 if int(frames) > 1:
-                    summary.first_frame_only.append((Path(row.path), int(frames)))
+                    summary.first_frame_only.append((_location(row.path), int(frames)))
             elif row.status == "skipped":
                 summary.skipped += 1
             else:
-                summary.failed.append(Failure(Path(row.path), row.reason))
+                summary.failed.append(Failure(_location(row.path), row.reason))
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _location(path: str) -> Path | str:
+    """A local path as a :class:`~pathlib.Path`; a URI as it is (``Path`` would fold ``s3://``)."""
+    return path if is_remote(path) else Path(path)

@@ -61,9 +61,9 @@ def _filesystem(location: str) -> tuple[Any, str]:
 
 def list_remote_images(root: str) -> list[InputImage]:
     """The images under the URI ``root`` (recursively, sorted; hidden names and ``__MACOSX`` skipped as
-    :func:`~i2i.data.io.scan_images` does), each with its path relative to ``root``. The items' ``path``
-    is the object's URI (as a :class:`~pathlib.Path` it would lose the ``//``: use ``str(relative)``
-    with ``root``).
+    :func:`~i2i.data.io.scan_images` does). Both ``path`` and ``relative`` of each item are its key
+    relative to ``root`` (a :class:`~pathlib.Path` would fold the URI's ``//``): the URI is
+    :func:`join` of ``root`` and ``relative``.
 
     Raises:
         ValueError: Nothing with an image suffix is there.

@@ -171,6 +171,8 @@ def test_s3_round_trip_on_a_local_s3_server(
     )
 
     assert summary.done == len(GOOD) and len(summary.failed) == len(BAD)
+    assert all(str(f.path).startswith("s3://photos/in/bad/") for f in summary.failed), summary.failed
+    assert sum("failed: s3://photos/in/bad/" in line for line in summary.lines()) == len(BAD)
     listed = s3.list_objects_v2(Bucket="photos", Prefix="out/")["Contents"]
     written = {
         obj["Key"].removeprefix("out/"): s3.get_object(Bucket="photos", Key=obj["Key"])["Body"].read()
