@@ -7,12 +7,15 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import click
 import typer
 
 from i2i import __version__
+
+if TYPE_CHECKING:
+    from i2i.infer.pipeline import TranslateSummary
 
 app = typer.Typer(
     name="i2i",
@@ -584,14 +587,18 @@ def translate(
     geometry: dict[str, Any] = {"batch_size": batch_size, "tile": tile, "overlap": overlap, "resize": resize}
     geometry |= {"scale_width": scale_width, "crop": crop, "domain": domain, "device": device}
     geometry["tile_statistics"] = tile_statistics  # checked by Translator
+    page = html or targets is not None
     if engine == "ray":
         from i2i.infer.ray_engine import translate_with_ray
+        from i2i.infer.storage import is_remote
 
-        if backend not in ("auto", "onnxruntime") or precision or direction or html or targets:
+        if backend not in ("auto", "onnxruntime") or precision or direction:
             raise ValueError(
-                "--engine ray runs ONNX models on ONNX Runtime: --backend, --precision, --direction, "
-                "--html and --targets do not apply"
+                "--engine ray runs ONNX models on ONNX Runtime: --backend, --precision and --direction "
+                "do not apply"
             )
+        if page and any(is_remote(location) for location in [*(inputs or []), out]):
+            raise ValueError("--html and --targets need local input and output folders")
         summary = translate_with_ray(
             inputs or [],
             out,
@@ -606,10 +613,10 @@ def translate(
             address=address,
             actors=actors,
             progress=progress,
+            record_outputs=page,
         )
-        for line in summary.lines():
-            typer.echo(line)
-        raise typer.Exit(0 if summary.ok else 1)
+        items = collect_inputs(inputs or [], list_file=files_from, limit=limit) if page else []
+        _report(summary, Path(out), items, targets, model, page)
     if engine != "local":
         raise ValueError(f"--engine must be local or ray, got {engine!r}")
     translator = Translator(
@@ -631,10 +638,17 @@ def translate(
         workers=workers,
         progress=progress,
     )
+    _report(summary, Path(out), items, targets, model, page)
+
+
+def _report(
+    summary: TranslateSummary, out: Path, items: list[Any], targets: Path | None, model: Path, page: bool
+) -> NoReturn:
+    """Print ``i2i translate``'s summary (and write its results page); exit 1 if any image failed."""
     for line in summary.lines():
         typer.echo(line)
-    if html or targets is not None:
-        typer.echo(f"results page: {_results_page(Path(out), items, summary.outputs, targets, model)}")
+    if page:
+        typer.echo(f"results page: {_results_page(out, items, summary.outputs, targets, model)}")
     raise typer.Exit(0 if summary.ok else 1)
 
 

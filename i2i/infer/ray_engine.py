@@ -319,6 +319,7 @@ def translate_with_ray(
     actors: int | None = None,
     threads_per_actor: int | None = None,
     progress: bool = False,
+    record_outputs: bool = False,
 ) -> TranslateSummary:
     """``i2i translate --engine ray``: translate ``inputs`` into ``out`` on a Ray cluster.
 
@@ -335,6 +336,8 @@ def translate_with_ray(
         actors: Inference actors; default one per GPU, else one.
         threads_per_actor: ONNX Runtime threads of each actor (default: the node's cores).
         progress: Show Ray Data's progress bars.
+        record_outputs: Fill the summary's ``outputs`` (for a results page): local folders only, one
+            ``stat`` per input at the end.
 
     Returns:
         The :class:`TranslateSummary`; inputs the manifest records as finished count as skipped.
@@ -361,42 +364,47 @@ def translate_with_ray(
         ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     gpus = ray.cluster_resources().get("GPU", 0) if options.get("device", "auto") != "cpu" else 0
     summary.backend = f"ray: onnxruntime on {'GPU' if gpus else 'CPU'}"
-    if not todo:
-        return summary
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = progress
-    context.print_on_execution_start = progress
-    actors = actors or max(1, int(gpus))
-    block_size = block_rows(len(todo), int(options.get("batch_size", 4)), actors)
-    dataset = ray.data.from_items(
-        [{"path": src, "output": dst} for src, dst in todo], override_num_blocks=-(-len(todo) // block_size)
-    )
-    results = translate_dataset(
-        dataset,
-        model,
-        options=options,
-        quality=quality,
-        skip_existing=skip_existing,
-        actors=actors,
-        gpus_per_actor=1.0 if gpus else 0.0,
-        threads_per_actor=threads_per_actor,
-    )
-    start = time.perf_counter()
-    for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-        finished_rows = [
-            ManifestRow(**{k: str(v) for k, v in row.items() if k != "frames"}) for row in _rows(batch)
+    if todo:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = progress
+        context.print_on_execution_start = progress
+        actors = actors or max(1, int(gpus))
+        block_size = block_rows(len(todo), int(options.get("batch_size", 4)), actors)
+        dataset = ray.data.from_items(
+            [{"path": src, "output": dst} for src, dst in todo],
+            override_num_blocks=-(-len(todo) // block_size),
+        )
+        results = translate_dataset(
+            dataset,
+            model,
+            options=options,
+            quality=quality,
+            skip_existing=skip_existing,
+            actors=actors,
+            gpus_per_actor=1.0 if gpus else 0.0,
+            threads_per_actor=threads_per_actor,
+        )
+        start = time.perf_counter()
+        for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
+            finished_rows = [
+                ManifestRow(**{k: str(v) for k, v in row.items() if k != "frames"}) for row in _rows(batch)
+            ]
+            record.append(finished_rows)  # before anything else: a kill loses at most the batches in flight
+            for row, frames in zip(finished_rows, batch["frames"], strict=True):
+                if row.status == "done":
+                    summary.done += 1
+                    if int(frames) > 1:
+                        summary.first_frame_only.append((_location(row.path), int(frames)))
+                elif row.status == "skipped":
+                    summary.skipped += 1
+                else:
+                    summary.failed.append(Failure(_location(row.path), row.reason))
+        summary.seconds = time.perf_counter() - start
+    if record_outputs:
+        failed = {failure.path for failure in summary.failed}
+        summary.outputs = [
+            (Path(src), Path(dst)) for src, dst in rows if Path(src) not in failed and Path(dst).is_file()
         ]
-        record.append(finished_rows)  # before anything else: a kill loses at most the batches in flight
-        for row, frames in zip(finished_rows, batch["frames"], strict=True):
-            if row.status == "done":
-                summary.done += 1
-                if int(frames) > 1:
-                    summary.first_frame_only.append((_location(row.path), int(frames)))
-            elif row.status == "skipped":
-                summary.skipped += 1
-            else:
-                summary.failed.append(Failure(_location(row.path), row.reason))
-    summary.seconds = time.perf_counter() - start
     return summary
 
 

@@ -25,7 +25,7 @@ def test_without_ray_the_engine_says_how_to_install_it(
 
 
 @pytest.mark.parametrize(
-    "option", [["--backend", "openvino"], ["--precision", "fp32"], ["--html"], ["--engine", "spark"]]
+    "option", [["--backend", "openvino"], ["--precision", "fp32"], ["--engine", "spark"]]
 )
 def test_options_the_engine_does_not_take_are_refused_in_one_line(
     option: list[str], tmp_path: Path, onnx_model: tuple[Path, Path]
@@ -48,3 +48,12 @@ def test_the_inference_actor_takes_the_tile_statistics_option(
     options = {"tile": 64, "tile_statistics": statistics, "device": "cpu"}
     actor = _Infer(str(onnx_model[1]), options, threads=1)
     assert actor.translator.tile_statistics == statistics
+
+
+def test_a_results_page_of_an_object_store_job_is_refused_in_one_line(
+    tmp_path: Path, onnx_model: tuple[Path, Path]
+) -> None:
+    args = ["translate", str(tmp_path), "--model", str(onnx_model[1]), "--out", "s3://bucket/out"]
+    result = CliRunner().invoke(app, [*args, "--engine", "ray", "--html"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: --html and --targets need local input and output folders"

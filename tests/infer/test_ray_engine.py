@@ -108,6 +108,27 @@ def test_ray_engine_writes_the_local_engines_bytes_and_lists_bad_files(
     assert (again.done, again.skipped, len(again.failed)) == (0, len(GOOD), len(BAD))  # from the manifest
 
 
+def test_the_results_page_lists_what_the_local_engines_page_lists(
+    ray_cluster: str, photos: Path, onnx_model: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """``--html`` on the ray engine: the same page as the local engine's, also when a second run finds
+    every file done in the manifest."""
+    from typer.testing import CliRunner
+
+    from i2i.cli import app
+
+    pages = {}
+    for engine in ("local", "ray", "ray"):  # the second ray run translates nothing
+        out = tmp_path / engine / "out"
+        args = [str(photos), "--model", str(onnx_model[1]), "--out", str(out), "--batch-size", "2"]
+        result = CliRunner().invoke(app, ["translate", *args, "--engine", engine, "--html", "--no-progress"])
+        assert result.exit_code == 1, result.output  # the bad files
+        assert f"results page: {out / 'index.html'}" in result.output
+        pages[engine] = (out / "index.html").read_text(encoding="utf-8")
+    assert pages["ray"] == pages["local"]
+    assert all(name in pages["ray"] for name in GOOD) and not any(name in pages["ray"] for name in BAD)
+
+
 def test_output_inside_the_input_is_refused(
     ray_cluster: str, photos: Path, onnx_model: tuple[Path, Path]
 ) -> None:
