@@ -8,10 +8,11 @@ norm layer's statistics to the whole image's, measured tile by tile first:
 
 * The statistics of norm layer ``k`` depend on the outputs of layers ``< k``, which are normalised with
   their own statistics. So the measurement takes one pass over the tiles per norm layer: in pass ``k``
-  the first ``k`` layers (in the order the forward pass meets them) are fixed, and the tiles run up to
-  layer ``k`` only, summing its input over each tile's own region (:meth:`TileGrid.region
-  <i2i.infer.tiling.TileGrid.region>`; the regions partition the image). ResNet-9 has 23 norm layers and
-  most of its work lies in the blocks, so the passes cost 8 to 15 tiled runs (measured, README).
+  the first ``k`` layers (in the order the forward pass meets them) are fixed, and the tiles run,
+  summing layer ``k``'s input over each tile's own region (:meth:`TileGrid.region
+  <i2i.infer.tiling.TileGrid.region>`; the regions partition the image). A PyTorch module stops at layer
+  ``k``: ResNet-9 has 23 norm layers and most of its work lies in the blocks, so its passes cost 8 to 15
+  tiled runs (measured, README). An ONNX graph always runs to its end, so each pass is a whole tiled run.
 * Each pass reads the tiles again from a :data:`~i2i.infer.tiling.RowReader`, so memory stays at one row
   of tiles whatever the photo size (the streamed path of ``i2i translate`` reads them from a file).
 * Then the tiles run with every layer fixed. At pixels farther from a tile's edge than the network's
