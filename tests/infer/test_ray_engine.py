@@ -140,7 +140,9 @@ def test_a_job_killed_half_way_resumes_without_translating_a_finished_file_again
     ray_cluster: str, onnx_model: tuple[Path, Path], tmp_path: Path
 ) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
-    names = [f"p{i:02d}.png" for i in range(40)]
+    # 240 inputs make 15 blocks of 16: rows reach the manifest over about 1.5 s, so the kill (at most
+    # 10 ms after the first rows) lands half-way; 40 inputs made 3 blocks that could all finish together.
+    names = [f"p{i:03d}.png" for i in range(240)]
     for name in names:
         write_image(src / name, random_image(64, 64, 3))
     manifest = out / MANIFEST_NAME
@@ -151,7 +153,7 @@ def test_a_job_killed_half_way_resumes_without_translating_a_finished_file_again
     job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(Manifest(manifest).rows()) < 3 and job.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.01)
     job.send_signal(signal.SIGKILL)  # the driver dies; Ray ends its tasks and actors
     job.wait()
     recorded = [row.path for row in Manifest(manifest).rows() if row.status == "done"]
