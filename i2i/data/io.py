@@ -31,6 +31,7 @@ __all__ = [
     "convert_channels",
     "decode_image",
     "encode_image",
+    "is_hidden_name",
     "list_images",
     "read_image",
     "read_image_with_metadata",
@@ -230,11 +231,22 @@ class ImageListing:
     problems: list[tuple[Path, str]]
 
 
+def is_hidden_name(name: str) -> bool:
+    """Whether a folder listing passes over the file or folder ``name``: hidden (``.name``, e.g. macOS
+    ``._photo.jpg`` resource forks) or a macOS ``__MACOSX`` archive folder.
+
+    Example:
+        >>> is_hidden_name("._a.jpg"), is_hidden_name("__MACOSX"), is_hidden_name("a.jpg")
+        (True, True, False)
+    """
+    return name.startswith(".") or name == "__MACOSX"
+
+
 def scan_images(root: str | os.PathLike[str], recursive: bool = True) -> ImageListing:
     """Image files under ``root`` and what could not be read, without skipping anything silently.
 
-    Hidden files and folders (``.name``, e.g. macOS ``._photo.jpg`` resource forks) and ``__MACOSX``
-    folders are skipped by design; symbolic links to folders are not followed (as ``Path.rglob``).
+    Hidden files and folders and ``__MACOSX`` folders (:func:`is_hidden_name`) are skipped by design;
+    symbolic links to folders are not followed (as ``Path.rglob``).
 
     Raises:
         FileNotFoundError: ``root`` is not a folder.
@@ -249,10 +261,10 @@ def scan_images(root: str | os.PathLike[str], recursive: bool = True) -> ImageLi
         problems.append((Path(error.filename or root), f"cannot list folder ({error.strerror or error})"))
 
     for folder, subfolders, names in os.walk(root, onerror=unlistable):
-        subfolders[:] = sorted(d for d in subfolders if not (d.startswith(".") or d == "__MACOSX"))
+        subfolders[:] = sorted(d for d in subfolders if not is_hidden_name(d))
         for name in names:
             path = Path(folder, name)
-            if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
+            if is_hidden_name(name) or path.suffix.lower() not in IMAGE_EXTENSIONS:
                 continue
             if path.is_file():
                 files.append(path)

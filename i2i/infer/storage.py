@@ -21,6 +21,7 @@ from i2i.data.io import (
     ImageReadError,
     decode_image,
     encode_image,
+    is_hidden_name,
     read_image_with_metadata,
     write_image,
 )
@@ -60,10 +61,10 @@ def _filesystem(location: str) -> tuple[Any, str]:
 
 
 def list_remote_images(root: str) -> list[InputImage]:
-    """The images under the URI ``root`` (recursively, sorted; hidden names and ``__MACOSX`` skipped as
-    :func:`~i2i.data.io.scan_images` does). Both ``path`` and ``relative`` of each item are its key
-    relative to ``root`` (a :class:`~pathlib.Path` would fold the URI's ``//``): the URI is
-    :func:`join` of ``root`` and ``relative``.
+    """The images under the URI ``root`` (recursively, sorted; hidden names skipped by
+    :func:`~i2i.data.io.is_hidden_name`, as :func:`~i2i.data.io.scan_images` does). Both ``path`` and
+    ``relative`` of each item are its key relative to ``root`` (a :class:`~pathlib.Path` would fold the
+    URI's ``//``): the URI is :func:`join` of ``root`` and ``relative``.
 
     Raises:
         ValueError: Nothing with an image suffix is there.
@@ -73,7 +74,7 @@ def list_remote_images(root: str) -> list[InputImage]:
     items = []
     for key in sorted(fs.find(base)):
         relative = PurePosixPath(key).relative_to(base)
-        hidden = any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+        hidden = any(is_hidden_name(part) for part in relative.parts)
         if not hidden and relative.suffix.lower() in IMAGE_EXTENSIONS:
             items.append(InputImage(Path(relative), Path(relative)))
     if not items:

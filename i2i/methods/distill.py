@@ -65,12 +65,10 @@ class DistillSection(MethodSection):
     lambda_feature: float = Field(default=0.01, ge=0.0)  # feature MSE after the 1x1 maps (0: off)
     lambda_gan: float = Field(default=1.0, ge=0.0)
     feature_layers: tuple[str, ...] = FEATURE_LAYERS  # the teacher's taps
-    student_layers: tuple[str, ...] | None = (
-        None  # the student's taps at the same depth (None: the same names)
-    )
-    adversarial_real: AdversarialReal = (
-        "auto"  # what D takes as real; auto: target images if the data has them
-    )
+    # the student's taps at the same depth (None: the same names)
+    student_layers: tuple[str, ...] | None = None
+    # what D takes as real; auto: target images if the data has them
+    adversarial_real: AdversarialReal = "auto"
 
     @field_validator("feature_layers")
     @classmethod
