@@ -182,7 +182,8 @@ def load_backend(
             directory or a run directory.
         backend: ``"auto"`` (by the file: ``.onnx`` -> ONNX Runtime, ``.xml`` -> OpenVINO, weights ->
             PyTorch), ``"onnxruntime"``, ``"openvino"`` (``.onnx`` or ``.xml``, CPU) or ``"pytorch"``.
-        device: Where to run (see :class:`OnnxBackend`, :class:`~i2i.infer.torch_backend.TorchBackend`; OpenVINO: auto or cpu).
+        device: Where to run (see :class:`OnnxBackend`, :class:`~i2i.infer.torch_backend.TorchBackend`;
+            OpenVINO: auto or cpu).
         precision: PyTorch: ``fp32``, ``bf16``, ``fp16``; OpenVINO: ``auto``, ``fp32``, ``bf16``, ``int8``
             (default auto, see :mod:`i2i.infer.openvino`); ONNX Runtime: set at export.
         direction: PyTorch files with both generators: ``"a2b"`` or ``"b2a"``.

@@ -1,6 +1,6 @@
-"""Generators: ResNet (``resnet_6blocks``, ``resnet_9blocks``, the depthwise-separable ``mobile_resnet_9blocks``), U-Net (``unet_128``, ``unet_256``), the
-conditional ``dcgan`` (noise + label) and ``stargan`` (image + target domain), and ``colorize`` (RGB ->
-RGB around an ``L -> ab`` network)."""
+"""Generators: ResNet (``resnet_6blocks``, ``resnet_9blocks``, the depthwise-separable
+``mobile_resnet_9blocks``), U-Net (``unet_128``, ``unet_256``), the conditional ``dcgan`` (noise + label)
+and ``stargan`` (image + target domain), and ``colorize`` (RGB -> RGB around an ``L -> ab`` network)."""
 
 from __future__ import annotations
 
